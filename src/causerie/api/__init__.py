@@ -1,0 +1,1 @@
+"""HTTP layer: `create_app()`, the OpenAI-compatible routes, auth, errors and SSE."""

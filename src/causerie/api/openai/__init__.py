@@ -1,0 +1,1 @@
+"""The OpenAI-compatible API: pure pydantic protocol models and thin routes."""

@@ -1,0 +1,41 @@
+"""The one place that turns settings into concrete objects: the model, the engine, the app."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from causerie.api.app import create_app
+from causerie.core.settings import Settings
+from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine, default_parallel
+from causerie.engine.models import ModelCatalogue, ModelSpec
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+DEFAULT_MAX_CTX = 8192
+
+
+def resolve_model(settings: Settings) -> ModelSpec:
+    return ModelCatalogue(settings.models_dir).resolve(settings.model)
+
+
+def engine_options(settings: Settings, spec: ModelSpec) -> EngineOptions:
+    ctx = settings.ctx_size or min(spec.context_length, DEFAULT_MAX_CTX)
+    return EngineOptions(
+        ctx_size=ctx,
+        parallel=settings.parallel or default_parallel(spec, ctx),
+        threads=settings.threads or os.cpu_count() or 1,
+        batch_size=settings.batch_size,
+        queue_size=settings.queue_size,
+        park_bytes=settings.park_bytes,
+    )
+
+
+def build_engine(settings: Settings, spec: ModelSpec | None = None) -> LlamaCppEngine:
+    spec = spec or resolve_model(settings)
+    return LlamaCppEngine(spec, engine_options(settings, spec))
+
+
+def build_app(settings: Settings, spec: ModelSpec | None = None) -> "FastAPI":
+    return create_app(settings, build_engine(settings, spec))

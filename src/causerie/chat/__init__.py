@@ -1,0 +1,1 @@
+"""ChatService: conversation -> prompt -> engine -> persisted reply (no HTTP here)."""

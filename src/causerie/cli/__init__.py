@@ -1,0 +1,1 @@
+"""The `causerie` command line: serve, chat, models, pull. Commands stay thin."""

@@ -1,0 +1,60 @@
+"""`causerie serve`: load the model, start the engine, serve HTTP, print the URL when ready."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+import uvicorn
+
+from causerie.bootstrap import build_engine, resolve_model
+from causerie.api.app import create_app
+from causerie.core.settings import Settings
+
+
+def _bound_port(server: uvicorn.Server, fallback: int) -> int:
+    for srv in getattr(server, "servers", []) or []:
+        for sock in srv.sockets:
+            return int(sock.getsockname()[1])
+    return fallback
+
+
+async def _serve(settings: Settings) -> None:
+    spec = resolve_model(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = build_engine(settings, spec)
+    opts = engine.options
+    typer.echo(
+        f"Loading {spec.id} ({spec.path.name}): context {opts.ctx_size} tokens, "
+        f"{opts.parallel} parallel slots, {opts.threads} threads"
+    )
+    await engine.start()  # fail here, with one line, rather than inside uvicorn
+    app = create_app(settings, engine)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning" if settings.log_level == "info" else settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        host = settings.host if ":" not in settings.host else f"[{settings.host}]"
+        url = f"http://{host}:{_bound_port(server, settings.port)}"
+        typer.echo(f"Causerie is ready at {url}  (OpenAI API: {url}/v1)", color=False)
+    try:
+        await task
+    finally:
+        await engine.close()
+    if not server.started:
+        raise SystemExit(1)
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    asyncio.run(_serve(settings))

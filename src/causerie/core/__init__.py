@@ -1,0 +1,1 @@
+"""Value types, errors and settings shared by every layer; imports nothing of ours."""

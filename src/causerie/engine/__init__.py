@@ -1,0 +1,1 @@
+"""Inference engines behind one protocol (`engine.base.Engine`) and the model catalogue."""

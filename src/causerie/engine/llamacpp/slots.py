@@ -1,0 +1,113 @@
+"""KV-cache slots and the RAM parking lot for evicted conversations.
+
+A `Slot` is one llama.cpp sequence id; `cache` is exactly the tokens whose K/V it holds.
+`choose_slot` picks where a new prompt goes: the free slot sharing the longest prefix with
+it, else a parked cache that shares more, else an empty or least-recently-used slot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+PARK_MIN_TOKENS = 32  # caches shorter than this are cheaper to recompute than to park
+
+
+def common_prefix(a: list[int], b: list[int]) -> int:
+    """Length of the longest common prefix (slice compares run in C)."""
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # invariant: a[:lo] == b[:lo] and a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@dataclass(eq=False)
+class Slot:
+    id: int
+    cache: list[int] = field(default_factory=list)
+    busy: Any = None  # the Sequence using it, or None when free
+    last_used: float = 0.0
+
+
+@dataclass(eq=False)
+class Parked:
+    tokens: list[int]
+    state: bytes
+
+
+class ParkingLot:
+    """Evicted KV states in RAM, least recently parked dropped first beyond `capacity` bytes."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._items: OrderedDict[int, Parked] = OrderedDict()
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, tokens: list[int], state: bytes) -> None:
+        if len(state) > self.capacity:
+            return
+        self._items[self._next] = Parked(tokens, state)
+        self._next += 1
+        self.used += len(state)
+        while self.used > self.capacity:
+            _, dropped = self._items.popitem(last=False)
+            self.used -= len(dropped.state)
+
+    def best(self, prompt: list[int]) -> tuple[int | None, int]:
+        """The key of the parked cache sharing the longest prefix with `prompt`, and that length."""
+        best_key, best_len = None, 0
+        for key, item in self._items.items():
+            n = common_prefix(item.tokens, prompt)
+            if n > best_len:
+                best_key, best_len = key, n
+        return best_key, best_len
+
+    def take(self, key: int) -> Parked:
+        item = self._items.pop(key)
+        self.used -= len(item.state)
+        return item
+
+
+@dataclass(frozen=True)
+class Choice:
+    slot: Slot
+    reuse: int  # tokens of the slot's cache (after any restore) that match the prompt
+    park_first: bool  # the slot's current cache is worth parking before it is overwritten
+    restore: int | None  # parking-lot key to restore into the slot first
+
+
+def choose_slot(slots: list[Slot], lot: ParkingLot, prompt: list[int]) -> Choice | None:
+    free = [s for s in slots if s.busy is None]
+    if not free:
+        return None
+    scored = [(common_prefix(s.cache, prompt), s) for s in free]
+    best_len, best = max(scored, key=lambda pair: (pair[0], -pair[1].last_used))
+    parked_key, parked_len = lot.best(prompt)
+    # Reuse the best slot when the prompt mostly continues it (a next turn, a regenerate),
+    # or when most of that slot's cache survives; else keep that cache for its owner.
+    mostly = best_len * 2 >= len(prompt) or best_len * 2 >= len(best.cache)
+    if best_len > 0 and best_len >= parked_len and mostly:
+        return Choice(best, best_len, len(best.cache) - best_len >= PARK_MIN_TOKENS, None)
+    victim = min(free, key=lambda s: (len(s.cache) > 0, s.last_used))
+    keep = common_prefix(victim.cache, prompt)
+    park = len(victim.cache) - keep >= PARK_MIN_TOKENS
+    if parked_key is not None and parked_len > keep:
+        return Choice(victim, parked_len, park, parked_key)
+    return Choice(victim, keep, park, None)
+
+
+def touch(slot: Slot) -> None:
+    slot.last_used = time.monotonic()

@@ -1,0 +1,72 @@
+"""Chat templates: the model's own `tokenizer.chat_template`, rendered in Jinja's immutable
+sandbox (a model file is untrusted input). Models without a template get ChatML.
+
+Templates are compiled once per model; a template that fails to compile or render raises
+`InvalidRequestError` for that request, never crashes the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from causerie.core.errors import InvalidRequestError, ModelLoadError
+from causerie.core.types import Message
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def _raise_exception(message: str) -> None:
+    raise jinja2.TemplateError(message)
+
+
+def _strftime_now(fmt: str) -> str:
+    return datetime.now().strftime(fmt)
+
+
+class ChatTemplate:
+    """A compiled chat template with the special tokens it may refer to."""
+
+    def __init__(self, source: str | None, *, bos_token: str = "", eos_token: str = "") -> None:
+        self.source = source or CHATML_TEMPLATE
+        env = ImmutableSandboxedEnvironment(
+            trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
+        )
+        env.globals.update(raise_exception=_raise_exception, strftime_now=_strftime_now)
+        try:
+            self._template = env.from_string(self.source)
+        except jinja2.TemplateError as exc:
+            raise ModelLoadError(f"the model's chat template does not compile: {exc}") from exc
+        self.bos_token, self.eos_token = bos_token, eos_token
+
+    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> str:
+        payload: list[dict[str, Any]] = []
+        for message in messages:
+            item: dict[str, Any] = {"role": message.role, "content": message.content}
+            if message.name:
+                item["name"] = message.name
+            payload.append(item)
+        try:
+            return self._template.render(
+                messages=payload,
+                add_generation_prompt=add_generation_prompt,
+                bos_token=self.bos_token,
+                eos_token=self.eos_token,
+            )
+        except jinja2.TemplateError as exc:
+            raise InvalidRequestError(
+                f"the model's chat template rejected these messages: {exc}", param="messages"
+            ) from exc
+        except Exception as exc:  # a sandboxed template can still hit TypeError & co.
+            raise InvalidRequestError(
+                f"the model's chat template failed on these messages: {exc}", param="messages"
+            ) from exc

@@ -1,0 +1,1 @@
+"""Documents: loading, chunking, indexing and retrieval (no HTTP, no engine internals)."""

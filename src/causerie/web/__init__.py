@@ -1,0 +1,1 @@
+"""The browser UI: static assets and the route that serves them."""
