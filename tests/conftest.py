@@ -45,7 +45,9 @@ class Server:
         return self.url + "/v1"
 
 
-def start_server(data_dir: Path, *args: str, api_key: str | None = None, timeout: float = 60) -> Server:
+def start_server(
+    data_dir: Path, *args: str, api_key: str | None = None, timeout: float = 60
+) -> Server:
     """Run `causerie serve` and wait for its 'ready' line."""
     port = free_port()
     cmd = [CAUSERIE, "serve", "--port", str(port), "--data-dir", str(data_dir), *args]

@@ -37,5 +37,5 @@ def build_engine(settings: Settings, spec: ModelSpec | None = None) -> LlamaCppE
     return LlamaCppEngine(spec, engine_options(settings, spec))
 
 
-def build_app(settings: Settings, spec: ModelSpec | None = None) -> "FastAPI":
+def build_app(settings: Settings, spec: ModelSpec | None = None) -> FastAPI:
     return create_app(settings, build_engine(settings, spec))

@@ -32,7 +32,10 @@ def test_health_and_models(server: Server, client: OpenAI) -> None:
 
 def test_chat_non_streaming(client: OpenAI) -> None:
     reply = client.chat.completions.create(
-        model=MODEL, messages=HELLO, max_tokens=40, temperature=0  # type: ignore[arg-type]
+        model=MODEL,
+        messages=HELLO,
+        max_tokens=40,
+        temperature=0,  # type: ignore[arg-type]
     )
     assert reply.id.startswith("chatcmpl-") and reply.created > 0
     choice = reply.choices[0]
@@ -51,13 +54,18 @@ def test_chat_streaming_with_usage(client: OpenAI) -> None:
     )  # fmt: skip
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finishes = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert "Paris" in text
     assert finishes and finishes[-1] in ("stop", "length")
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens > 0
     same = client.chat.completions.create(
-        model=MODEL, messages=HELLO, max_tokens=30, temperature=0  # type: ignore[arg-type]
+        model=MODEL,
+        messages=HELLO,
+        max_tokens=30,
+        temperature=0,  # type: ignore[arg-type]
     )
     assert same.choices[0].message.content == text
 
@@ -89,12 +97,24 @@ def test_max_tokens_gives_length(client: OpenAI) -> None:
 
 def test_stop_string_is_not_emitted(client: OpenAI) -> None:
     messages = [{"role": "user", "content": "Count from 1 to 10, separated by commas."}]
-    full = client.chat.completions.create(
-        model=MODEL, messages=messages, max_tokens=60, temperature=0  # type: ignore[arg-type]
-    ).choices[0].message.content or ""
+    full = (
+        client.chat.completions.create(
+            model=MODEL,
+            messages=messages,
+            max_tokens=60,
+            temperature=0,  # type: ignore[arg-type]
+        )
+        .choices[0]
+        .message.content
+        or ""
+    )
     assert "5" in full
     cut = client.chat.completions.create(
-        model=MODEL, messages=messages, max_tokens=60, temperature=0, stop=["5"]  # type: ignore[arg-type]
+        model=MODEL,
+        messages=messages,
+        max_tokens=60,
+        temperature=0,
+        stop=["5"],  # type: ignore[arg-type]
     )
     text = cut.choices[0].message.content or ""
     assert cut.choices[0].finish_reason == "stop"
@@ -129,7 +149,12 @@ def test_completions(client: OpenAI) -> None:
 
 def test_logprobs(client: OpenAI) -> None:
     reply = client.chat.completions.create(
-        model=MODEL, messages=HELLO, max_tokens=3, temperature=0, logprobs=True, top_logprobs=2  # type: ignore[arg-type]
+        model=MODEL,
+        messages=HELLO,
+        max_tokens=3,
+        temperature=0,
+        logprobs=True,
+        top_logprobs=2,  # type: ignore[arg-type]
     )
     content = reply.choices[0].logprobs
     assert content is not None and content.content is not None and len(content.content) == 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import struct
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,23 @@ _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
 def git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def tiny_gguf(basename: str = "tiny-test", size_label: str = "1M", padding: int = 0) -> bytes:
+    """A valid GGUF v3 header (no tensors) whose model id is `basename-size_label`."""
+
+    def text(value: str) -> bytes:
+        raw = value.encode()
+        return struct.pack("<Q", len(raw)) + raw
+
+    pairs = [
+        text("general.architecture") + struct.pack("<I", 8) + text("llama"),
+        text("general.basename") + struct.pack("<I", 8) + text(basename),
+        text("general.size_label") + struct.pack("<I", 8) + text(size_label),
+        text("llama.context_length") + struct.pack("<II", 4, 512),
+    ]
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, len(pairs)) + b"".join(pairs)
+    return header + bytes(range(256)) * (padding // 256) + bytes(padding % 256)
 
 
 @dataclass
@@ -134,7 +152,7 @@ class FakeHub:
 
     def __enter__(self) -> FakeHub:
         for server in self._servers:
-            thread = threading.Thread(target=server.serve_forever, daemon=True)
+            thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
             thread.start()
             self._threads.append(thread)
         return self

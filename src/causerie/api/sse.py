@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
@@ -47,8 +48,6 @@ async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     if task in done:
         return task.result()
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
-    except (asyncio.CancelledError, Exception):
-        pass
     raise ClientDisconnectedError

@@ -68,7 +68,7 @@ class RemoteBackend:
             temperature=self.params.temperature,
             max_tokens=self.params.max_tokens,
         )
-        async for chunk in stream:
+        async for chunk in stream:  # type: ignore[union-attr]
             if chunk.choices and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content
 

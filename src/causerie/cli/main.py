@@ -46,7 +46,9 @@ def serve(
     ctx_size: CtxOpt = None,
     parallel: Annotated[int | None, typer.Option("--parallel", "-np", help="chat slots")] = None,
     threads: Annotated[int | None, typer.Option("--threads", "-t")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", help="require this Bearer key")] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="require this Bearer key")
+    ] = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -55,16 +57,25 @@ def serve(
 
     run(
         settings_from(
-            config, host=host, port=port, model=model, ctx_size=ctx_size, parallel=parallel,
-            threads=threads, api_key=api_key, data_dir=data_dir,
-        )  # fmt: skip
+            config,
+            host=host,
+            port=port,
+            model=model,
+            ctx_size=ctx_size,
+            parallel=parallel,
+            threads=threads,
+            api_key=api_key,
+            data_dir=data_dir,
+        )
     )
 
 
 @app.command()
 @one_line_errors
 def chat(
-    url: Annotated[str | None, typer.Option(help="a running server, e.g. http://127.0.0.1:8000")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="a running server, e.g. http://127.0.0.1:8000")
+    ] = None,
     model: ModelOpt = None,
     system: Annotated[str | None, typer.Option(help="system prompt")] = None,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.7,

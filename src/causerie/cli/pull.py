@@ -20,40 +20,58 @@ from rich.progress import (
 from causerie.core.errors import ModelLoadError
 from causerie.core.settings import Settings
 from causerie.engine.hub import pull
-from causerie.engine.models import inspect_model
+from causerie.engine.models import ModelCatalogue, inspect_model
 
 
 class _Bar:
-    """A rich download bar, created at the first progress report."""
+    """A rich download bar on stderr, started at the first progress report."""
 
-    def __init__(self, progress: Progress, label: str) -> None:
-        self.progress, self.label = progress, label
+    def __init__(self, console: Console, label: str) -> None:
+        self.console, self.label = console, label
+        self.progress: Progress | None = None
         self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int | None) -> None:
+        if self.progress is None:
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.progress.start()
         if self.task is None:
             self.task = self.progress.add_task(self.label, total=total)
         self.progress.update(self.task, completed=done, total=total)
 
+    def note(self, text: str) -> None:
+        (self.progress.console if self.progress else self.console).print(text)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress, self.task = None, None
+
 
 def run_pull(settings: Settings, spec: str) -> None:
-    err = Console(stderr=True)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as progress:
-        bar = _Bar(progress, spec.split("/")[-1])
-        path = pull(spec, settings.models_dir, settings.hf_endpoint, progress=bar, notify=err.print)
+    bar = _Bar(Console(stderr=True), "download")
+    try:
+        path = pull(spec, settings.models_dir, settings.hf_endpoint, progress=bar, notify=bar.note)
+    finally:
+        bar.close()
     try:
         model = inspect_model(path)
     except ModelLoadError as exc:
         raise ModelLoadError(
             f"downloaded {path}, but it is not a usable GGUF: {exc.message}"
         ) from None
+    specs, _ = ModelCatalogue(settings.models_dir).available()
+    listed = next((s for s in specs if s.path.resolve() == path.resolve()), model)
     out = Console(highlight=False, soft_wrap=True)
     out.print(f"saved {path}")
-    out.print(f"model id: {model.id}  (causerie serve --model {model.id})")
+    out.print(f"model id: {listed.id}  (causerie serve --model {listed.id})")
+    if listed.id != model.id:
+        out.print(f"note: its metadata id '{model.id}' belongs to another model already")

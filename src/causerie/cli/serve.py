@@ -8,8 +8,8 @@ import logging
 import typer
 import uvicorn
 
-from causerie.bootstrap import build_engine, resolve_model
 from causerie.api.app import create_app
+from causerie.bootstrap import build_engine, resolve_model
 from causerie.core.settings import Settings
 
 
@@ -56,5 +56,7 @@ async def _serve(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     asyncio.run(_serve(settings))

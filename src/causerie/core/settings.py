@@ -90,9 +90,7 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     if path is None and default_config_file().is_file():
         path = default_config_file()
     from_file = _read_config(path) if path is not None else {}
-    env_keys = {
-        name for name in Settings.model_fields if f"CAUSERIE_{name.upper()}" in os.environ
-    }
+    env_keys = {name for name in Settings.model_fields if f"CAUSERIE_{name.upper()}" in os.environ}
     values = {k: v for k, v in from_file.items() if k not in env_keys}
     values.update({k: v for k, v in flags.items() if v is not None})
     try:

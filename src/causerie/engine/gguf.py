@@ -65,7 +65,9 @@ class _Cursor:
             if item_kind in _SCALARS:
                 self.pos += struct.calcsize(_SCALARS[item_kind]) * count
                 return None
-            skip = self.skip_string if item_kind == _STRING else lambda: self.value(item_kind, False)
+            skip = (
+                self.skip_string if item_kind == _STRING else lambda: self.value(item_kind, False)
+            )
             for _ in range(count):
                 skip()
             return None

@@ -43,6 +43,7 @@ from causerie.core.errors import DownloadError
 DEFAULT_ENDPOINT = "https://huggingface.co"
 PREFERRED_QUANT = "Q4_K_M"
 ATTEMPTS = 3  # tries per pull; what is fetched before a failure is kept for the next pull
+RETRY_WAIT = 0.5  # seconds before the second try, doubled for the next
 CHUNK = 1 << 20
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -198,6 +199,10 @@ def _matches(path: Path, sha256: str | None, etag: str | None) -> bool:
     raise DownloadError(f"the Hub gave no checksum for {path.name}: refusing an unverified file")
 
 
+def _mb(size: int | None) -> str:
+    return "? MB" if size is None else f"{size / 1e6:.1f} MB"
+
+
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme, parts.netloc.lower()
@@ -224,7 +229,7 @@ def _fetch_once(
         length = response.headers.get("Content-Length")
         total = done + int(length) if length and length.isdigit() else size
         with part.open("ab" if done else "wb") as sink:
-            for block in response.iter_bytes(CHUNK):
+            for block in response.iter_bytes():  # as received: a drop loses nothing
                 sink.write(block)
                 done += len(block)
                 if progress is not None:
@@ -246,7 +251,7 @@ def _fetch(
                     f"download of {part.name} broke off after {have} bytes "
                     f"({_first_line(exc)}): run the same command again to resume"
                 ) from None
-            time.sleep(0.5 * attempt)
+            time.sleep(RETRY_WAIT * 2 ** (attempt - 1))
 
 
 def download(
@@ -283,8 +288,11 @@ def download(
         have = 0
     if size is not None and shutil.disk_usage(dest.parent).free < size - have:
         raise DownloadError(f"not enough free disk space in {dest.parent} for {size} bytes")
+    what = f"{remote.repo}/{remote.filename}"
     if have:
-        say(f"resuming {remote.filename} at {have} of {size or '?'} bytes")
+        say(f"resuming {what} at {_mb(have)} of {_mb(size)}")
+    else:
+        say(f"downloading {what} ({_mb(size)}) from {endpoint}")
     location = meta.location or url
     if _origin(location) != _origin(endpoint):  # a CDN: keep the token on the Hub
         headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}

@@ -61,7 +61,9 @@ def _logit_bias(raw: dict[str, float] | None) -> tuple[tuple[int, float], ...]:
                 f"logit_bias keys must be token ids, got '{key}'", param="logit_bias"
             ) from None
         if not -100 <= value <= 100:
-            raise InvalidRequestError("logit_bias values must be in [-100, 100]", param="logit_bias")
+            raise InvalidRequestError(
+                "logit_bias values must be in [-100, 100]", param="logit_bias"
+            )
         out.append((token, float(value)))
     return tuple(out)
 

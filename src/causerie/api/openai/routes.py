@@ -59,7 +59,9 @@ def _finish(event: StreamEvent) -> str | None:
 async def list_models(engine: EngineDep) -> ModelList:
     return ModelList(
         data=[
-            ModelCard(id=m.id, created=m.created, owned_by=m.owned_by, context_length=m.context_length)
+            ModelCard(
+                id=m.id, created=m.created, owned_by=m.owned_by, context_length=m.context_length
+            )
             for m in engine.models()
         ]
     )
@@ -106,7 +108,9 @@ async def chat_completions(
 async def _chat_frames(
     stream: EventStream, rid: str, model: str, created: int, include_usage: bool
 ) -> AsyncIterator[str]:
-    def chunk(delta: ChatDelta, finish: str | None = None, lps: list[TokenLogprob] | None = None) -> str:
+    def chunk(
+        delta: ChatDelta, finish: str | None = None, lps: list[TokenLogprob] | None = None
+    ) -> str:
         choice = ChatChunkChoice(
             delta=delta, finish_reason=finish, logprobs=ad.chat_logprobs(lps) if lps else None
         )

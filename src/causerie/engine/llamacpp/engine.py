@@ -11,7 +11,8 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import AsyncIterator, Sequence as Seq
+from collections.abc import AsyncIterator
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 
 from causerie.core.errors import (
@@ -137,13 +138,13 @@ class LlamaCppEngine:
         if request.messages is not None:
             text = self._template.render(request.messages)
             return runtime.tokenize(text, add_special=runtime.add_bos, parse_special=True)
-        return runtime.tokenize(request.prompt or "", add_special=runtime.add_bos, parse_special=True)
+        return runtime.tokenize(
+            request.prompt or "", add_special=runtime.add_bos, parse_special=True
+        )
 
     async def submit(self, request: GenerationRequest) -> _Stream:
         if request.model and request.model.lower() not in (n.lower() for n in self.spec.names()):
-            raise ModelNotFoundError(
-                f"The model '{request.model}' does not exist", param="model"
-            )
+            raise ModelNotFoundError(f"The model '{request.model}' does not exist", param="model")
         scheduler = self._scheduler
         if scheduler is None:
             raise EngineError("the engine is not running")

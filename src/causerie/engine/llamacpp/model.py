@@ -89,7 +89,9 @@ class LlamaRuntime:
         data = text.encode("utf-8")
         capacity = len(data) + 8
         buf = (lc.llama_token * capacity)()
-        n = lc.llama_tokenize(self.vocab, data, len(data), buf, capacity, add_special, parse_special)
+        n = lc.llama_tokenize(
+            self.vocab, data, len(data), buf, capacity, add_special, parse_special
+        )
         if n < 0:
             capacity = -n
             buf = (lc.llama_token * capacity)()

@@ -24,9 +24,9 @@ class Sampler:
         biases = [(tok, bias) for tok, bias in params.logit_bias if 0 <= tok < n_vocab]
         biases += [(tok, float("-inf")) for tok in banned]
         if biases:
-            arr = (lc.llama_logit_bias * len(biases))()
-            for i, (tok, bias) in enumerate(biases):
-                arr[i].token, arr[i].bias = tok, bias
+            arr = (lc.llama_logit_bias * len(biases))(
+                *(lc.llama_logit_bias(token=tok, bias=bias) for tok, bias in biases)
+            )
             lc.llama_sampler_chain_add(
                 chain, lc.llama_sampler_init_logit_bias(n_vocab, len(biases), arr)
             )
@@ -62,7 +62,9 @@ class Sampler:
             self.chain = None
 
 
-def logprobs_of(logits_ptr: Any, n_vocab: int, token: int, top: int) -> tuple[float, list[int], list[float]]:
+def logprobs_of(
+    logits_ptr: Any, n_vocab: int, token: int, top: int
+) -> tuple[float, list[int], list[float]]:
     """Log-probability of `token` under the raw distribution, and the `top` best tokens."""
     logits = np.ctypeslib.as_array(
         ctypes.cast(logits_ptr, ctypes.POINTER(ctypes.c_float)), shape=(n_vocab,)
