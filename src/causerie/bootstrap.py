@@ -6,6 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from causerie.api.app import create_app
+from causerie.api.metrics import Metrics
 from causerie.core.settings import Settings
 from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine, default_parallel
 from causerie.engine.models import ModelCatalogue, ModelSpec
@@ -32,10 +33,14 @@ def engine_options(settings: Settings, spec: ModelSpec) -> EngineOptions:
     )
 
 
-def build_engine(settings: Settings, spec: ModelSpec | None = None) -> LlamaCppEngine:
+def build_engine(
+    settings: Settings, spec: ModelSpec | None = None, metrics: Metrics | None = None
+) -> LlamaCppEngine:
     spec = spec or resolve_model(settings)
-    return LlamaCppEngine(spec, engine_options(settings, spec))
+    observe = metrics.observe if metrics is not None else None
+    return LlamaCppEngine(spec, engine_options(settings, spec), observe)
 
 
 def build_app(settings: Settings, spec: ModelSpec | None = None) -> FastAPI:
-    return create_app(settings, build_engine(settings, spec))
+    metrics = Metrics()
+    return create_app(settings, build_engine(settings, spec, metrics), metrics)

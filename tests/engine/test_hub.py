@@ -242,6 +242,6 @@ def test_offline_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_not_a_hub(tmp_path: Path) -> None:
     """An endpoint that answers HTTP but not the Hub's API."""
-    with FakeHub() as other:
-        with pytest.raises(DownloadError, match=r"^the Hub at http://\S+ answered HTTP 404 for"):
-            hub.pull(REPO, tmp_path, other.cdn_url)
+    pattern = r"^the Hub at http://\S+ answered HTTP 404 for"
+    with FakeHub() as other, pytest.raises(DownloadError, match=pattern):
+        hub.pull(REPO, tmp_path, other.cdn_url)

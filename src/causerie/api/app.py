@@ -12,14 +12,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from causerie import __version__
-from causerie.api import health
+from causerie.api import health, metrics
 from causerie.api.errors import install_error_handlers
+from causerie.api.metrics import Metrics
 from causerie.api.openai import routes as openai_routes
 from causerie.core.settings import Settings
 from causerie.engine.base import Engine
 
 
-def create_app(settings: Settings, engine: Engine) -> FastAPI:
+def create_app(settings: Settings, engine: Engine, metrics_: Metrics | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.start()
@@ -31,7 +32,10 @@ def create_app(settings: Settings, engine: Engine) -> FastAPI:
     app = FastAPI(title="Causerie", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.metrics = metrics_ or Metrics()
+    app.state.metrics.watch(engine.stats)
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(openai_routes.router)
     return app

@@ -24,7 +24,7 @@ from causerie.engine.models import ModelCatalogue, inspect_model
 
 
 class _Bar:
-    """A rich download bar on stderr, started at the first progress report."""
+    """A rich download bar on stderr (a terminal only), started at the first report."""
 
     def __init__(self, console: Console, label: str) -> None:
         self.console, self.label = console, label
@@ -32,6 +32,8 @@ class _Bar:
         self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int | None) -> None:
+        if not self.console.is_terminal:
+            return
         if self.progress is None:
             self.progress = Progress(
                 TextColumn("{task.description}"),
@@ -65,9 +67,7 @@ def run_pull(settings: Settings, spec: str) -> None:
     try:
         model = inspect_model(path)
     except ModelLoadError as exc:
-        raise ModelLoadError(
-            f"downloaded {path}, but it is not a usable GGUF: {exc.message}"
-        ) from None
+        raise ModelLoadError(f"the downloaded file is not a usable GGUF: {exc.message}") from None
     specs, _ = ModelCatalogue(settings.models_dir).available()
     listed = next((s for s in specs if s.path.resolve() == path.resolve()), model)
     out = Console(highlight=False, soft_wrap=True)

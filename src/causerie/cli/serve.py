@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from causerie.api.app import create_app
+from causerie.api.metrics import Metrics
 from causerie.bootstrap import build_engine, resolve_model
 from causerie.core.settings import Settings
 
@@ -23,14 +24,15 @@ def _bound_port(server: uvicorn.Server, fallback: int) -> int:
 async def _serve(settings: Settings) -> None:
     spec = resolve_model(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = build_engine(settings, spec)
+    metrics = Metrics()
+    engine = build_engine(settings, spec, metrics)
     opts = engine.options
     typer.echo(
         f"Loading {spec.id} ({spec.path.name}): context {opts.ctx_size} tokens, "
         f"{opts.parallel} parallel slots, {opts.threads} threads"
     )
     await engine.start()  # fail here, with one line, rather than inside uvicorn
-    app = create_app(settings, engine)
+    app = create_app(settings, engine, metrics)
     config = uvicorn.Config(
         app,
         host=settings.host,
