@@ -221,6 +221,12 @@ def test_unknown_repo(fake: FakeHub, tmp_path: Path) -> None:
         hub.pull("nobody/nothing", tmp_path, fake.url)
 
 
+def test_invalid_repo_id(fake: FakeHub, tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="'a/b--c' is not a valid Hugging Face repository id"):
+        hub.pull("a/b--c", tmp_path, fake.url)
+    assert fake.requests == []
+
+
 def test_unknown_file(fake: FakeHub, tmp_path: Path) -> None:
     fake.add_file(REPO, "only.gguf", DATA)
     with pytest.raises(DownloadError, match=r"has no file 'other.gguf' \(GGUF files: only.gguf\)"):

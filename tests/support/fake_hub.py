@@ -1,10 +1,8 @@
-"""A loopback stand-in for the Hugging Face Hub: the API, `resolve` and an LFS "CDN".
+"""A loopback stand-in for the Hugging Face Hub: the model API, `resolve` and an LFS "CDN".
 
-It answers exactly what huggingface_hub 2.4 asks for a model's file list and a download:
-`GET /api/models/{repo}[/revision/{rev}]`, `HEAD|GET /{repo}/resolve/{rev}/{file}` (302 to a
-CDN on another port for LFS files, with X-Repo-Commit, X-Linked-Etag and X-Linked-Size) and
-`HEAD|GET /blobs/{sha256}` with Range support. It logs every request, can serve corrupted
-bytes under the right checksum, break a transfer off at an offset, or stall it there.
+It answers what huggingface_hub 2.4 asks for a file list and a download (302 from `resolve`
+to a CDN on another port, X-Repo-Commit / X-Linked-Etag / X-Linked-Size, Range requests),
+logs every request, and can corrupt, break off or stall a transfer on demand.
 """
 
 from __future__ import annotations

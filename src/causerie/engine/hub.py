@@ -31,6 +31,7 @@ from huggingface_hub.errors import (
     FileMetadataError,
     GatedRepoError,
     HfHubHTTPError,
+    HFValidationError,
     OfflineModeIsEnabled,
     RemoteEntryNotFoundError,
     RepositoryNotFoundError,
@@ -159,6 +160,8 @@ def describe(repo: str, filename: str | None, endpoint: str) -> RemoteFile:
             info = HfApi(endpoint=endpoint).model_info(
                 repo, files_metadata=True, timeout=constants.HF_HUB_ETAG_TIMEOUT
             )
+        except HFValidationError:
+            raise DownloadError(f"'{repo}' is not a valid Hugging Face repository id") from None
         except (ValueError, KeyError, TypeError) as exc:  # not JSON, or not a model's JSON
             if isinstance(exc, HfHubHTTPError):
                 raise
