@@ -16,7 +16,8 @@ Usage::
 
 Command templates can be overridden (``--causerie-cmd`` etc.); they are Python
 format strings with the fields {model} {port} {host} {parallel} {ctx}
-{ctx_total} {threads} {root} {anchors}.  A system whose executable is missing
+{ctx_total} {threads} {root} {anchors} {api_key} {data_dir} (a fresh temporary
+directory per system).  A system whose executable is missing
 or that does not become ready in time is skipped with a message.
 """
 
@@ -28,12 +29,14 @@ import importlib.util
 import json
 import os
 import platform
+import secrets
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,8 +56,9 @@ HOST = "127.0.0.1"  # loopback only
 
 DEFAULT_COMMANDS: dict[str, str] = {
     "causerie": (
-        "{root}/.venv/bin/causerie serve --model {model} --port {port} "
-        "--parallel {parallel} --ctx-size {ctx}"
+        "{root}/.venv/bin/causerie serve --model {model} --host {host} --port {port} "
+        "--parallel {parallel} --ctx-size {ctx} --threads {threads} "
+        "--api-key {api_key} --data-dir {data_dir}"
     ),
     # Continuous batching is llama-server's default; -cb states it explicitly.
     "llama-server": (
@@ -89,10 +93,97 @@ class RunSettings:
     startup_timeout: float
     request_timeout: float
     bench_reps: int
+    api_key: str
 
 
 def log(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) jiffies from /proc/stat, or None where unavailable."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    values = [int(v) for v in fields]
+    return values[3] + values[4], sum(values)  # idle + iowait
+
+
+def check_idle(what: str, window: float = 1.0) -> float | None:
+    """Sample CPU use over ``window`` seconds while none of our systems runs.
+
+    Other work on the machine (tests, compiles) skews every figure here, so
+    warn when the CPUs are already busy.  Returns the busy fraction.
+    """
+    before = _cpu_times()
+    time.sleep(window)
+    after = _cpu_times()
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    busy = 1.0 - (after[0] - before[0]) / (after[1] - before[1])
+    if busy > 0.25:
+        log(
+            f"WARNING: CPUs {busy:.0%} busy with other work before {what}; "
+            "the figures will be noisy"
+        )
+    return busy
+
+
+def _group_cpu_ticks(pgid: int) -> int:
+    """utime+stime (clock ticks) of the live processes in process group ``pgid``."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # process gone meanwhile
+        if int(fields[2]) == pgid:  # fields[0] is the state, [2] the pgrp
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+class ForeignCpu:
+    """CPU time used by *other* processes while one system is benchmarked.
+
+    busy CPU time of the whole machine, minus this process (and its waited
+    children) and the server's process group.  A high share means the figures
+    are skewed by unrelated work (tests, compiles) on the same cores.
+    """
+
+    def __init__(self, pgid: int | None = None) -> None:
+        self.pgid = pgid
+        self.hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self.start = self._snapshot()
+
+    def _snapshot(self) -> tuple[float, float, float, float] | None:
+        times = _cpu_times()
+        if times is None:
+            return None
+        idle, total = times
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        group = _group_cpu_ticks(self.pgid) / self.hz if self.pgid else 0.0
+        return (total - idle) / self.hz, own, group, time.monotonic()
+
+    def share(self) -> float | None:
+        """Foreign CPU seconds / (wall seconds x cores) since construction."""
+        end = self._snapshot()
+        if self.start is None or end is None:
+            return None
+        busy, own, group, wall = (b - a for a, b in zip(self.start, end, strict=True))
+        if wall <= 0:
+            return None
+        foreign = max(0.0, busy - own - group)
+        return foreign / (wall * (os.cpu_count() or 1))
+
+
+def warn_foreign(what: str, share: float | None) -> None:
+    if share is not None and share > 0.10:
+        log(
+            f"WARNING: other processes used {share:.0%} of the CPUs during {what}; "
+            "its figures are skewed"
+        )
 
 
 def default_model_path() -> Path | None:
@@ -116,7 +207,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_command(template: str, settings: RunSettings, port: int) -> list[str]:
+def build_command(template: str, settings: RunSettings, port: int, data_dir: Path) -> list[str]:
     fields = {
         "model": str(settings.model_path),
         "port": str(port),
@@ -127,6 +218,8 @@ def build_command(template: str, settings: RunSettings, port: int) -> list[str]:
         "threads": str(settings.threads),
         "root": str(ROOT),
         "anchors": str(ANCHORS),
+        "api_key": settings.api_key,
+        "data_dir": str(data_dir),
     }
     quoted = {k: shlex.quote(v) for k, v in fields.items()}
     return shlex.split(template.format(**quoted))
@@ -159,17 +252,12 @@ def wait_ready(proc: subprocess.Popen[bytes], port: int, timeout: float) -> str 
     with httpx.Client(timeout=5.0, trust_env=False) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                return (
-                    f"process exited with code {proc.returncode} before becoming ready"
-                )
+                return f"process exited with code {proc.returncode} before becoming ready"
             try:
                 health = client.get(f"{base}/health")
                 if health.status_code == 200:
                     return None
-                if (
-                    health.status_code == 404
-                    and client.get(f"{base}/v1/models").status_code == 200
-                ):
+                if health.status_code == 404 and client.get(f"{base}/v1/models").status_code == 200:
                     return None
             except httpx.HTTPError:
                 pass  # not listening yet
@@ -194,10 +282,16 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_system(name: str, template: str, settings: RunSettings) -> dict[str, Any]:
-    """Start one server, benchmark it, stop it.  Never raises."""
+    """Start one server (with a throw-away data dir), benchmark it, stop it.  Never raises."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as data_dir:
+        return _run_system(name, template, settings, Path(data_dir))
+
+
+def _run_system(name: str, template: str, settings: RunSettings, data_dir: Path) -> dict[str, Any]:
     port = free_port()
-    argv = build_command(template, settings, port)
-    entry: dict[str, Any] = {"command": argv, "port": port}
+    argv = build_command(template, settings, port, data_dir)
+    shown = [a.replace(settings.api_key, "***") for a in argv]
+    entry: dict[str, Any] = {"command": shown, "port": port}
     problem = executable_problem(argv)
     if problem:
         hint = " (run bench/anchors.sh)" if name != "causerie" else ""
@@ -206,7 +300,8 @@ def run_system(name: str, template: str, settings: RunSettings) -> dict[str, Any
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
-    log(f"starting {name}: {shlex.join(argv)}")
+    entry["cpu_busy_before"] = check_idle(name)
+    log(f"starting {name}: {shlex.join(shown)}")
     with log_path.open("wb") as log_fh:
         proc = subprocess.Popen(
             argv,
@@ -224,9 +319,11 @@ def run_system(name: str, template: str, settings: RunSettings) -> dict[str, Any
             return {**entry, "status": "skipped", "reason": err, "log": str(log_path)}
         entry["startup_s"] = time.monotonic() - t0
         log(f"{name} ready on port {port} after {entry['startup_s']:.1f}s")
+        monitor = ForeignCpu(pgid=proc.pid)
         result = asyncio.run(
             serve_bench.run_benchmark(
                 f"http://{HOST}:{port}/v1",
+                api_key=settings.api_key,
                 concurrency=settings.concurrency,
                 num_prompts=settings.num_prompts,
                 max_tokens=settings.max_tokens,
@@ -235,6 +332,8 @@ def run_system(name: str, template: str, settings: RunSettings) -> dict[str, Any
                 request_timeout=settings.request_timeout,
             )
         )
+        entry["foreign_cpu_share"] = monitor.share()
+        warn_foreign(name, entry["foreign_cpu_share"])
         print(f"\n=== {name} ===\n{serve_bench.format_report(result)}\n", flush=True)
         return {**entry, "status": "ok", "log": str(log_path), "result": result}
     except (httpx.HTTPError, OSError, RuntimeError, ValueError, KeyError) as exc:
@@ -255,9 +354,7 @@ def run_llama_bench(settings: RunSettings) -> dict[str, Any] | None:
     argv += ["-t", str(settings.threads), "-r", str(settings.bench_reps), "-o", "json"]
     log(f"running {shlex.join(argv)}")
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=900, check=False
-        )
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
     except subprocess.TimeoutExpired:
         return {"error": "timeout"}
     if proc.returncode != 0:
@@ -301,9 +398,7 @@ def run_batched_bench(settings: RunSettings, batch: int = 8) -> dict[str, Any] |
     argv += ["--output-format", "jsonl"]
     log(f"running {shlex.join(argv)}")
     try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=900, check=False
-        )
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
     except subprocess.TimeoutExpired:
         return {"error": "timeout"}
     if proc.returncode != 0:
@@ -403,9 +498,7 @@ def build_rows(
             f"multi-turn {k}x{t} output throughput (tok/s)",
             result_getter("multi_turn", "output_throughput"),
         )
-        add(
-            f"multi-turn {k}x{t} failed requests", result_getter("multi_turn", "failed")
-        )
+        add(f"multi-turn {k}x{t} failed requests", result_getter("multi_turn", "failed"))
         for i in range(t):
             add(
                 f"multi-turn TTFT turn{i + 1} (ms)",
@@ -428,29 +521,24 @@ def build_rows(
         for key in ("pp512", "tg128"):
             if key in llama_bench:
                 value = llama_bench[key]["avg_ts"]
-                rows.append(
-                    (f"llama-bench {key} (tok/s, bare)", {"llama-server": value})
-                )
+                rows.append((f"llama-bench {key} (tok/s, bare)", {"llama-server": value}))
         tg = llama_bench.get("tg128", {}).get("avg_ts")
         if tg and 1 in settings.concurrency:
-            getter = ratio_getter(
-                result_getter("output_throughput", level=1), float(tg)
-            )
+            getter = ratio_getter(result_getter("output_throughput", level=1), float(tg))
             add("c=1 out tok/s / llama-bench tg128", getter)
     if batched and "error" not in batched and "B8" in batched:
         b8 = batched["B8"]
-        rows.append(
-            ("batched-bench B=8 S_PP (tok/s, bare)", {"llama-server": b8["pp_tps"]})
-        )
-        rows.append(
-            ("batched-bench B=8 S_TG (tok/s, bare)", {"llama-server": b8["tg_tps"]})
-        )
+        rows.append(("batched-bench B=8 S_PP (tok/s, bare)", {"llama-server": b8["pp_tps"]}))
+        rows.append(("batched-bench B=8 S_TG (tok/s, bare)", {"llama-server": b8["tg_tps"]}))
         s_tg = b8.get("tg_tps")
         if s_tg and 8 in settings.concurrency:
-            getter = ratio_getter(
-                result_getter("output_throughput", level=8), float(s_tg)
-            )
+            getter = ratio_getter(result_getter("output_throughput", level=8), float(s_tg))
             add("c=8 out tok/s / batched-bench B=8 S_TG", getter)
+    foreign: dict[str, float | None] = {}
+    for name in ok:
+        share = systems[name].get("foreign_cpu_share")
+        foreign[name] = None if share is None else 100.0 * share
+    rows.append(("other processes' CPU use during run (%)", foreign))
     return rows
 
 
@@ -475,7 +563,9 @@ def render(
         if with_ratios:
             for anchor in RATIO_ANCHORS:
                 c_val, a_val = values.get("causerie"), values.get(anchor)
-                ratio = c_val / a_val if c_val is not None and a_val else None
+                ratio = None
+                if c_val is not None and a_val and not label.startswith("other "):
+                    ratio = c_val / a_val
                 ratios[anchor] = ratio
                 cells.append(serve_bench.fmt(ratio, 2))
         text_rows.append(cells)
@@ -485,12 +575,8 @@ def render(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    p.add_argument(
-        "--model-path", type=Path, default=None, help="GGUF (default: bundled SmolLM2)"
-    )
-    p.add_argument(
-        "--systems", default=",".join(SYSTEM_ORDER), help="comma-separated subset"
-    )
+    p.add_argument("--model-path", type=Path, default=None, help="GGUF (default: bundled SmolLM2)")
+    p.add_argument("--systems", default=",".join(SYSTEM_ORDER), help="comma-separated subset")
     p.add_argument(
         "--quick",
         action="store_true",
@@ -504,9 +590,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="requests per level (32; quick: 8)",
     )
     p.add_argument("--max-tokens", type=int, default=128)
-    p.add_argument(
-        "--multi-turn", type=serve_bench.parse_multi_turn, default=None, metavar="K,T"
-    )
+    p.add_argument("--multi-turn", type=serve_bench.parse_multi_turn, default=None, metavar="K,T")
     p.add_argument("--no-multi-turn", action="store_true")
     p.add_argument(
         "--parallel",
@@ -517,17 +601,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--ctx-size", type=int, default=4096, help="context per slot")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--ignore-eos", action="store_true")
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help="Bearer key sent to every system (default: a random one per run, "
+        "handed to causerie via {api_key})",
+    )
     p.add_argument("--startup-timeout", type=float, default=300.0)
     p.add_argument("--request-timeout", type=float, default=300.0)
-    p.add_argument(
-        "--no-llama-bench", action="store_true", help="skip llama-bench/batched-bench"
-    )
+    p.add_argument("--no-llama-bench", action="store_true", help="skip llama-bench/batched-bench")
     p.add_argument("--causerie-cmd", default=DEFAULT_COMMANDS["causerie"])
     p.add_argument("--llama-server-cmd", default=DEFAULT_COMMANDS["llama-server"])
     p.add_argument("--lcp-cmd", default=DEFAULT_COMMANDS["llama-cpp-python"])
-    p.add_argument(
-        "--json", dest="json_out", type=Path, default=RESULTS / "latest.json"
-    )
+    p.add_argument("--json", dest="json_out", type=Path, default=RESULTS / "latest.json")
     return p.parse_args(argv)
 
 
@@ -544,9 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     concurrency = args.concurrency or ([1, 8] if args.quick else [1, 4, 8, 16])
     multi_turn = (
-        None
-        if args.no_multi_turn
-        else args.multi_turn or ((2, 3) if args.quick else (4, 10))
+        None if args.no_multi_turn else args.multi_turn or ((2, 3) if args.quick else (4, 10))
     )
     parallel = args.parallel or max([*concurrency, multi_turn[0] if multi_turn else 1])
     settings = RunSettings(
@@ -562,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         startup_timeout=args.startup_timeout,
         request_timeout=args.request_timeout,
         bench_reps=1 if args.quick else 3,
+        api_key=args.api_key or f"bench-{secrets.token_urlsafe(16)}",
     )
     templates = {
         "causerie": args.causerie_cmd,
@@ -570,8 +655,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     log(
-        f"model {settings.model_path.name}; levels {concurrency} x {settings.num_prompts} prompts; "
-        f"multi-turn {multi_turn}; slots {parallel}; ctx/slot {settings.ctx}; threads {settings.threads}"
+        f"model {settings.model_path.name}; levels {concurrency} x {settings.num_prompts} "
+        f"prompts; multi-turn {multi_turn}; slots {parallel}; ctx/slot {settings.ctx}; "
+        f"threads {settings.threads}"
     )
 
     results: dict[str, dict[str, Any]] = {}
@@ -580,8 +666,15 @@ def main(argv: list[str] | None = None) -> int:
 
     llama_bench = batched = None
     if not args.no_llama_bench:
+        check_idle("llama-bench")
+        monitor = ForeignCpu()
         llama_bench = run_llama_bench(settings)
         batched = run_batched_bench(settings, batch=8)
+        share = monitor.share()
+        warn_foreign("llama-bench/llama-batched-bench", share)
+        for bench in (llama_bench, batched):
+            if bench is not None:
+                bench["foreign_cpu_share"] = share
 
     columns = [n for n in systems if results[n].get("status") == "ok"]
     with_ratios = "causerie" in columns and any(a in columns for a in RATIO_ANCHORS)

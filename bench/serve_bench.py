@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -170,13 +171,9 @@ def _headers(api_key: str | None) -> dict[str, str]:
     return headers
 
 
-async def fetch_first_model(
-    client: httpx.AsyncClient, base_url: str, api_key: str | None
-) -> str:
+async def fetch_first_model(client: httpx.AsyncClient, base_url: str, api_key: str | None) -> str:
     """Return the first model id listed by ``GET {base_url}/models``."""
-    resp = await client.get(
-        f"{base_url}/models", headers=_headers(api_key), timeout=30.0
-    )
+    resp = await client.get(f"{base_url}/models", headers=_headers(api_key), timeout=30.0)
     resp.raise_for_status()
     data = resp.json().get("data") or []
     if not data:
@@ -241,9 +238,7 @@ async def stream_chat(
                         _apply_usage(result, chunk["usage"])
                     for choice in chunk.get("choices") or []:
                         delta = choice.get("delta") or {}
-                        piece = (
-                            delta.get("content") or delta.get("reasoning_content") or ""
-                        )
+                        piece = delta.get("content") or delta.get("reasoning_content") or ""
                         if not piece:
                             continue
                         now = time.perf_counter()
@@ -410,12 +405,10 @@ async def run_benchmark(
     """Run all requested concurrency levels and the multi-turn scenario."""
     base_url = normalize_base_url(base_url)
     levels_wanted = concurrency if concurrency is not None else [1, 4, 8, 16]
-    max_conn = max(levels_wanted + [multi_turn[0] if multi_turn else 1]) + 4
+    max_conn = max([*levels_wanted, multi_turn[0] if multi_turn else 1]) + 4
     limits = httpx.Limits(max_connections=max_conn, max_keepalive_connections=max_conn)
     timeout = httpx.Timeout(request_timeout, connect=10.0)
-    async with httpx.AsyncClient(
-        limits=limits, timeout=timeout, trust_env=False
-    ) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False) as client:
         if model is None:
             model = await fetch_first_model(client, base_url, api_key)
         cfg = BenchConfig(
@@ -520,11 +513,15 @@ def format_report(result: dict[str, Any]) -> str:
         for lv in result["levels"]
     ]
     if rows:
-        out.append(
-            "Latencies in ms (TTFT: time to first token, TPOT: per output token after"
-        )
+        out.append("Latencies in ms (TTFT: time to first token, TPOT: per output token after")
         out.append("the first, per request; ITL: gaps between streamed chunks).")
         out.append(render_table(header, rows))
+        completed = sum(lv["completed"] for lv in result["levels"])
+        from_usage = sum(lv["usage_reported"] for lv in result["levels"])
+        out.append(
+            f"Output tokens from usage.completion_tokens for {from_usage} of "
+            f"{completed} requests (the rest: number of content chunks)."
+        )
         for lv in result["levels"]:
             for err in lv["errors"]:
                 out.append(f"  conc {lv['concurrency']} error: {err}")
@@ -561,9 +558,7 @@ def format_report(result: dict[str, Any]) -> str:
 def parse_int_list(text: str) -> list[int]:
     values = [int(v) for v in text.split(",") if v.strip()]
     if not values or any(v < 1 for v in values):
-        raise argparse.ArgumentTypeError(
-            "expected a comma-separated list of positive integers"
-        )
+        raise argparse.ArgumentTypeError("expected a comma-separated list of positive integers")
     return values
 
 
@@ -575,16 +570,16 @@ def parse_multi_turn(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0] if __doc__ else None
-    )
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--base-url", default="http://127.0.0.1:8000/v1")
     p.add_argument("--model", default=None, help="default: first id of GET /v1/models")
-    p.add_argument("--api-key", default=None)
-    p.add_argument("--concurrency", type=parse_int_list, default=[1, 4, 8, 16])
     p.add_argument(
-        "--num-prompts", type=int, default=32, help="requests per concurrency level"
+        "--api-key",
+        default=os.environ.get("OPENAI_API_KEY"),
+        help="Bearer key (default: $OPENAI_API_KEY)",
     )
+    p.add_argument("--concurrency", type=parse_int_list, default=[1, 4, 8, 16])
+    p.add_argument("--num-prompts", type=int, default=32, help="requests per concurrency level")
     p.add_argument("--max-tokens", type=int, default=128)
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--ignore-eos", action="store_true", help='send "ignore_eos": true')
@@ -601,9 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip the concurrency levels (e.g. only run --multi-turn)",
     )
     p.add_argument("--warmup", type=int, default=1, help="untimed warm-up requests")
-    p.add_argument(
-        "--request-timeout", type=float, default=300.0, help="seconds per request"
-    )
+    p.add_argument("--request-timeout", type=float, default=300.0, help="seconds per request")
     p.add_argument("--json", dest="json_out", default=None, metavar="OUT.json")
     return p
 

@@ -10,6 +10,7 @@ from causerie.api.metrics import Metrics
 from causerie.core.settings import Settings
 from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine, default_parallel
 from causerie.engine.models import ModelCatalogue, ModelSpec
+from causerie.store.db import Database, default_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -41,6 +42,11 @@ def build_engine(
     return LlamaCppEngine(spec, engine_options(settings, spec), observe)
 
 
+def build_database(settings: Settings) -> Database:
+    return Database(settings.database_url or default_url(settings.data_dir))
+
+
 def build_app(settings: Settings, spec: ModelSpec | None = None) -> FastAPI:
     metrics = Metrics()
-    return create_app(settings, build_engine(settings, spec, metrics), metrics)
+    engine = build_engine(settings, spec, metrics)
+    return create_app(settings, engine, metrics, build_database(settings))

@@ -1,11 +1,12 @@
-"""`create_app(settings, engine)`: builds the FastAPI application; nothing happens at import.
+"""`create_app(settings, engine, ...)`: builds the FastAPI application; nothing at import.
 
-The lifespan owns the engine: it is started before the first request and closed on
-shutdown, cancelling whatever still runs.
+The lifespan owns the resources: it migrates the database (when the app has one), starts
+the engine before the first request, and closes both on shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,27 +16,50 @@ from causerie import __version__
 from causerie.api import health, metrics
 from causerie.api.errors import install_error_handlers
 from causerie.api.metrics import Metrics
+from causerie.api.native import admin as admin_routes
+from causerie.api.native import auth as auth_routes
+from causerie.api.native import conversations as conversation_routes
+from causerie.api.native import keys as key_routes
 from causerie.api.openai import routes as openai_routes
 from causerie.core.settings import Settings
 from causerie.engine.base import Engine
+from causerie.chat.recovery import recover_interrupted
+from causerie.store.db import Database
 
 
-def create_app(settings: Settings, engine: Engine, metrics_: Metrics | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    metrics_: Metrics | None = None,
+    db: Database | None = None,
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if db is not None:
+            from causerie.store.migrate import upgrade
+
+            await asyncio.to_thread(upgrade, db)
+            await asyncio.to_thread(recover_interrupted, db)
         await engine.start()
         try:
             yield
         finally:
             await engine.close()
+            if db is not None:
+                db.close()
 
     app = FastAPI(title="Causerie", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.db = db
     app.state.metrics = metrics_ or Metrics()
     app.state.metrics.watch(engine.stats)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(openai_routes.router)
+    app.include_router(auth_routes.router)
+    app.include_router(key_routes.router)
+    app.include_router(admin_routes.router)
+    app.include_router(conversation_routes.router)
     return app

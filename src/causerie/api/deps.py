@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from causerie.core.errors import AuthenticationError
 from causerie.core.settings import Settings
 from causerie.engine.base import Engine
+from causerie.store.db import Database
 
 
 def get_engine(request: Request) -> Engine:
@@ -20,6 +21,13 @@ def get_engine(request: Request) -> Engine:
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_db(request: Request) -> Database:
+    db: Database | None = request.app.state.db
+    if db is None:
+        raise RuntimeError("this app was built without a database")
+    return db
 
 
 def bearer_token(request: Request) -> str | None:
@@ -45,3 +53,4 @@ def require_api_key(request: Request, settings: Annotated[Settings, Depends(get_
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+DbDep = Annotated[Database, Depends(get_db)]

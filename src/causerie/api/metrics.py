@@ -15,7 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
-from causerie.api.deps import require_api_key
+from causerie.api.security import api_caller
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -81,7 +81,7 @@ class Metrics:
         self.registry.register(_EngineGauges(stats))
 
 
-router = APIRouter(tags=["metrics"], dependencies=[Depends(require_api_key)])
+router = APIRouter(tags=["metrics"], dependencies=[Depends(api_caller)])
 
 
 @router.get("/metrics", include_in_schema=False)

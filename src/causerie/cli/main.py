@@ -50,6 +50,9 @@ def serve(
         str | None, typer.Option("--api-key", help="require this Bearer key")
     ] = None,
     data_dir: DataDirOpt = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="postgresql://… (default: SQLite)")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the chat app and the OpenAI-compatible API."""
@@ -66,6 +69,7 @@ def serve(
             threads=threads,
             api_key=api_key,
             data_dir=data_dir,
+            database_url=database_url,
         )
     )
 

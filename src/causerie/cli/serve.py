@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 
 import typer
 import uvicorn
+from pydantic import SecretStr
 
 from causerie.api.app import create_app
 from causerie.api.metrics import Metrics
-from causerie.bootstrap import build_engine, resolve_model
+from causerie.bootstrap import build_database, build_engine, resolve_model
 from causerie.core.settings import Settings
 
 
@@ -21,9 +23,25 @@ def _bound_port(server: uvicorn.Server, fallback: int) -> int:
     return fallback
 
 
+def server_key(settings: Settings) -> tuple[Settings, str | None]:
+    """Without `--api-key`, /v1 is still protected: by a random key kept in the data
+    directory (0600) and shown at start-up, so that local OpenAI clients can use it."""
+    if settings.api_key is not None:
+        return settings, None
+    path = settings.data_dir / "api_key"
+    if path.is_file():
+        key = path.read_text().strip()
+    else:
+        key = "csk-server-" + secrets.token_urlsafe(24)
+        path.touch(mode=0o600)
+        path.write_text(key + "\n")
+    return settings.model_copy(update={"api_key": SecretStr(key)}), key
+
+
 async def _serve(settings: Settings) -> None:
     spec = resolve_model(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings, generated = server_key(settings)
     metrics = Metrics()
     engine = build_engine(settings, spec, metrics)
     opts = engine.options
@@ -32,7 +50,7 @@ async def _serve(settings: Settings) -> None:
         f"{opts.parallel} parallel slots, {opts.threads} threads"
     )
     await engine.start()  # fail here, with one line, rather than inside uvicorn
-    app = create_app(settings, engine, metrics)
+    app = create_app(settings, engine, metrics, build_database(settings))
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -49,6 +67,8 @@ async def _serve(settings: Settings) -> None:
         host = settings.host if ":" not in settings.host else f"[{settings.host}]"
         url = f"http://{host}:{_bound_port(server, settings.port)}"
         typer.echo(f"Causerie is ready at {url}  (OpenAI API: {url}/v1)", color=False)
+        if generated:
+            typer.echo(f"API key for {url}/v1: {generated}  (kept in {settings.data_dir}/api_key)")
     try:
         await task
     finally:

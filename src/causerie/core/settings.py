@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     park_bytes: int = Field(default=512 * 1024 * 1024, ge=0, description="RAM for parked KV")
     api_key: SecretStr | None = None
     data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = Field(default=None, description="default: SQLite in data_dir")
     hf_endpoint: str | None = None
     log_level: str = "info"
 

@@ -2,7 +2,7 @@
 
 SQLite gets foreign keys, WAL, `synchronous=FULL` (a commit acknowledged to a client
 survives a crash) and a busy timeout. `postgresql://` URLs use psycopg 3. Sessions are
-short: one unit of work each (`with db.session() as s: ...; s.commit()`).
+short: one unit of work each (`with db.unit() as uow: ...; uow.commit()`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from causerie.core.errors import ConfigurationError
+from causerie.store.unit import Unit
 
 
 def default_url(data_dir: Path) -> str:
@@ -66,6 +67,12 @@ class Database:
     def session(self) -> Iterator[Session]:
         with self._sessions() as session:
             yield session
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        """A unit of work; nothing is written unless `uow.commit()` is called."""
+        with self._sessions() as session:
+            yield Unit(session)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from causerie.api.deps import EngineDep, require_api_key
+from causerie.api.deps import EngineDep
 from causerie.api.errors import envelope
 from causerie.api.openai import adapters as ad
 from causerie.api.openai.protocol import (
@@ -28,12 +28,13 @@ from causerie.api.openai.protocol import (
     ModelCard,
     ModelList,
 )
+from causerie.api.security import api_caller
 from causerie.api.sse import sse, sse_response, unless_disconnected
 from causerie.core.errors import EngineError, ModelNotFoundError
 from causerie.core.types import StreamEvent, TokenLogprob
 from causerie.engine.base import Engine, EventStream
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(require_api_key)], tags=["openai"])
+router = APIRouter(prefix="/v1", dependencies=[Depends(api_caller)], tags=["openai"])
 
 
 async def _collect(stream: EventStream) -> tuple[str, list[TokenLogprob], StreamEvent]:

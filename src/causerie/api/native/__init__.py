@@ -1,0 +1,1 @@
+"""Causerie's own `/api/*` routes for the web app: accounts, keys, admin, conversations."""

@@ -1,0 +1,126 @@
+"""Conversation management for one user: create, list, view, rename, pin, archive, delete,
+switch branches. Everything is scoped to the owner; another user's id is 'not found'."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from causerie.chat.tree import children_of, deepest_latest, path_to
+from causerie.chat.views import ConversationView, MessageView
+from causerie.core.errors import NotFoundError
+from causerie.store.db import Database
+from causerie.store.tables import ChatMessage, Conversation
+from causerie.store.unit import Unit
+
+SAMPLING_KEYS = ("temperature", "max_tokens", "top_p")
+
+
+def message_view(message: ChatMessage, siblings: Sequence[ChatMessage] = ()) -> MessageView:
+    return MessageView(
+        id=message.id,
+        parent_id=message.parent_id,
+        role=message.role,
+        content=message.content,
+        status=message.status,
+        created_at=message.created_at,
+        model=message.model,
+        error=message.error,
+        prompt_tokens=message.prompt_tokens,
+        completion_tokens=message.completion_tokens,
+        duration_ms=message.duration_ms,
+        sibling_ids=tuple(s.id for s in siblings),
+    )
+
+
+def conversation_view(conv: Conversation, messages: Sequence[ChatMessage] = ()) -> ConversationView:
+    kids = children_of(messages)
+    path = path_to(messages, conv.current_leaf_id)
+    return ConversationView(
+        id=conv.id,
+        title=conv.title,
+        model=conv.model,
+        system_prompt=conv.system_prompt,
+        persona_id=conv.persona_id,
+        params=dict(conv.params or {}),
+        pinned=conv.pinned,
+        archived=conv.archived,
+        created_at=conv.created_at,
+        updated_at=conv.updated_at,
+        current_leaf_id=conv.current_leaf_id,
+        messages=tuple(message_view(m, kids[m.parent_id]) for m in path),
+    )
+
+
+def clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (params or {}).items() if k in SAMPLING_KEYS and v is not None}
+
+
+class Conversations:
+    def __init__(self, db: Database, user_id: str) -> None:
+        self.db, self.user_id = db, user_id
+
+    def owned(self, uow: Unit, conversation_id: str) -> Conversation:
+        conv = uow.conversations.get(self.user_id, conversation_id)
+        if conv is None:
+            raise NotFoundError("conversation not found", param="conversation_id")
+        return conv
+
+    def create(
+        self,
+        *,
+        title: str = "",
+        model: str = "",
+        system_prompt: str = "",
+        persona_id: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> ConversationView:
+        with self.db.unit() as uow:
+            conv = uow.conversations.create(
+                self.user_id, title=title, model=model, system_prompt=system_prompt,
+                persona_id=persona_id, params=clean_params(params),
+            )  # fmt: skip
+            uow.commit()
+            return conversation_view(conv)
+
+    def list(
+        self, *, archived: bool = False, limit: int = 50, offset: int = 0
+    ) -> tuple[list[ConversationView], int]:
+        with self.db.unit() as uow:
+            rows, total = uow.conversations.list(
+                self.user_id, archived=archived, limit=limit, offset=offset
+            )
+            return [conversation_view(c) for c in rows], total
+
+    def view(self, conversation_id: str) -> ConversationView:
+        with self.db.unit() as uow:
+            conv = self.owned(uow, conversation_id)
+            return conversation_view(conv, uow.messages.all_in(conv.id))
+
+    def update(self, conversation_id: str, **changes: Any) -> ConversationView:
+        with self.db.unit() as uow:
+            conv = self.owned(uow, conversation_id)
+            for key in ("title", "pinned", "archived", "model", "system_prompt"):
+                if changes.get(key) is not None:
+                    setattr(conv, key, changes[key])
+            if changes.get("params") is not None:
+                conv.params = clean_params({**(conv.params or {}), **changes["params"]})
+            uow.conversations.touch(conv)
+            uow.commit()
+            return conversation_view(conv, uow.messages.all_in(conv.id))
+
+    def delete(self, conversation_id: str) -> None:
+        with self.db.unit() as uow:
+            uow.conversations.delete(self.owned(uow, conversation_id))
+            uow.commit()
+
+    def switch(self, conversation_id: str, message_id: str) -> ConversationView:
+        """Make the active path go through `message_id` (down to its latest leaf)."""
+        with self.db.unit() as uow:
+            conv = self.owned(uow, conversation_id)
+            messages = uow.messages.all_in(conv.id)
+            if not any(m.id == message_id for m in messages):
+                raise NotFoundError("message not found", param="message_id")
+            conv.current_leaf_id = deepest_latest(messages, message_id)
+            uow.commit()
+            return conversation_view(conv, messages)

@@ -1,0 +1,199 @@
+"""Answering in a conversation: persist the user's message, stream the model's answer and
+persist it while it streams (`streaming` -> `complete` | `interrupted` | `error`).
+
+The answer row is committed before the first token, updated at most every
+`SAVE_EVERY` seconds, and always closed: a client that leaves or a server that stops
+leaves it `interrupted` with the text so far; a crash is repaired at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from causerie.chat.conversations import Conversations, message_view
+from causerie.chat.titles import make_title
+from causerie.chat.tree import path_to
+from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
+from causerie.core.types import GenerationRequest, Message, SamplingParams, Usage
+from causerie.engine.base import Engine
+from causerie.store.db import Database
+
+SAVE_EVERY = 0.5  # seconds between progress writes of a streaming answer
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    """What the API streams: `start`, `delta`, `title`, `done` or `error`."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Answer:
+    conversation_id: str
+    message_id: str
+    model: str
+    history: list[Message]
+    params: SamplingParams
+    first_exchange: bool
+    start: dict[str, Any] = field(default_factory=dict)
+    text: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+
+class Replies:
+    """Reply, regenerate and edit for one user."""
+
+    def __init__(self, db: Database, engine: Engine, user_id: str, instructions: str = "") -> None:
+        self.db, self.engine, self.user_id = db, engine, user_id
+        self.instructions = instructions.strip()
+
+    # --- entry points -----------------------------------------------------------------
+    def send(
+        self, conversation_id: str, content: str, parent_id: str | None = None, *, use_leaf: bool = True
+    ) -> AsyncIterator[ChatEvent]:
+        """A new user message (a new branch when `parent_id` is an older message)."""
+        if not content.strip():
+            raise InvalidRequestError("the message is empty", param="content")
+        answer = self._prepare(conversation_id, content=content, parent_id=parent_id, use_leaf=use_leaf)
+        return self._stream(answer)
+
+    def regenerate(self, conversation_id: str, message_id: str) -> AsyncIterator[ChatEvent]:
+        """A new answer beside `message_id` (an assistant message), from the same prompt."""
+        answer = self._prepare(conversation_id, regenerate=message_id)
+        return self._stream(answer)
+
+    # --- preparation (one transaction, acknowledged before streaming) -------------------
+    def _prepare(
+        self,
+        conversation_id: str,
+        *,
+        content: str | None = None,
+        parent_id: str | None = None,
+        use_leaf: bool = True,
+        regenerate: str | None = None,
+    ) -> _Answer:
+        convs = Conversations(self.db, self.user_id)
+        with self.db.unit() as uow:
+            conv = convs.owned(uow, conversation_id)
+            messages = list(uow.messages.all_in(conv.id))
+            by_id = {m.id: m for m in messages}
+            if regenerate is not None:
+                target = by_id.get(regenerate)
+                if target is None or target.role != "assistant" or target.parent_id is None:
+                    raise NotFoundError("no assistant message to regenerate", param="message_id")
+                prompt_leaf = by_id[target.parent_id]
+            else:
+                if parent_id is None and use_leaf:
+                    parent_id = conv.current_leaf_id
+                if parent_id is not None and parent_id not in by_id:
+                    raise NotFoundError("parent message not found", param="parent_id")
+                prompt_leaf = uow.messages.add(
+                    conv, parent_id=parent_id, role="user", content=content or ""
+                )
+                messages.append(prompt_leaf)
+            model = conv.model or self.engine.models()[0].id
+            reply = uow.messages.add(
+                conv, parent_id=prompt_leaf.id, role="assistant", status="streaming", model=model
+            )
+            conv.current_leaf_id = reply.id
+            uow.conversations.touch(conv)
+            path = path_to(messages, prompt_leaf.id)
+            first = not conv.title and sum(1 for m in path if m.role == "user") == 1
+            history = self._history(conv.system_prompt, path)
+            params = self._params(conv.params or {})
+            uow.commit()
+            start = {
+                "conversation_id": conv.id,
+                "user_message": message_view(prompt_leaf),
+                "assistant_message": message_view(reply),
+            }
+            return _Answer(conv.id, reply.id, model, history, params, first, start)
+
+    def _history(self, system_prompt: str, path: list[Any]) -> list[Message]:
+        system = "\n\n".join(p for p in (system_prompt.strip(), self.instructions) if p)
+        history = [Message("system", system)] if system else []
+        for m in path:
+            if m.role in ("user", "assistant") and (m.content or m.role == "user"):
+                history.append(Message(m.role, m.content))
+        return history
+
+    @staticmethod
+    def _params(raw: dict[str, Any]) -> SamplingParams:
+        return SamplingParams(
+            temperature=float(raw.get("temperature", 0.7)),
+            top_p=float(raw.get("top_p", 1.0)),
+            max_tokens=int(raw["max_tokens"]) if raw.get("max_tokens") else None,
+        )
+
+    # --- streaming ------------------------------------------------------------------------
+    async def _stream(self, answer: _Answer) -> AsyncIterator[ChatEvent]:
+        yield ChatEvent("start", answer.start)
+        status, usage = "interrupted", Usage()
+        error: str | None = "the answer was stopped"
+        last_save = time.monotonic()
+        try:
+            request = GenerationRequest(
+                model=answer.model, params=answer.params, messages=tuple(answer.history)
+            )
+            stream = await self.engine.submit(request)
+            try:
+                async for event in stream:
+                    if event.text:
+                        answer.text.append(event.text)
+                        yield ChatEvent("delta", {"text": event.text})
+                    if event.finish_reason is not None:
+                        usage = event.usage or usage
+                        if event.finish_reason in ("stop", "length"):
+                            status, error = "complete", None
+                        elif event.finish_reason == "error":
+                            status, error = "error", event.error or "the engine failed"
+                        else:
+                            error = event.error or "the answer was stopped"
+                    if time.monotonic() - last_save >= SAVE_EVERY:
+                        last_save = time.monotonic()
+                        await asyncio.to_thread(self._save, answer, "streaming", None, usage)
+            finally:
+                await stream.aclose()
+        except CauserieError as exc:
+            status, error = "error", exc.message
+        finally:
+            # synchronous on purpose: this must run even while the task is being cancelled
+            self._save(answer, status, error, usage)
+        done: dict[str, Any] = {"status": status, "error": error, "message_id": answer.message_id}
+        done["usage"] = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+        done["duration_ms"] = int((time.monotonic() - answer.started) * 1000)
+        if status == "error":
+            yield ChatEvent("error", done)
+            return
+        if answer.first_exchange and status == "complete":
+            title = await make_title(self.engine, answer.history, "".join(answer.text))
+            if title:
+                await asyncio.to_thread(self._set_title, answer.conversation_id, title)
+                yield ChatEvent("title", {"title": title})
+        yield ChatEvent("done", done)
+
+    def _save(self, answer: _Answer, status: str, error: str | None, usage: Usage) -> None:
+        with self.db.unit() as uow:
+            uow.messages.save_progress(
+                answer.message_id,
+                "".join(answer.text),
+                status=status,
+                error=error,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                duration_ms=int((time.monotonic() - answer.started) * 1000),
+            )
+            uow.commit()
+
+    def _set_title(self, conversation_id: str, title: str) -> None:
+        with self.db.unit() as uow:
+            conv = uow.conversations.get(self.user_id, conversation_id)
+            if conv is not None and not conv.title:
+                conv.title = title
+                uow.commit()

@@ -1,0 +1,131 @@
+"""Per-user limits and the usage ledger through real HTTP on the bundled model, on SQLite
+and PostgreSQL: 429 with Retry-After past a user's requests per minute or tokens per day,
+and the admin's ledger adds up to the usage the API returned."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import openai
+import pytest
+from openai import OpenAI
+
+from tests.api.test_auth import (
+    BACKENDS,
+    HELLO,
+    MODEL,
+    SERVER_KEY,
+    Browser,
+    LiveApp,
+    live_app,
+    unique,
+)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    with live_app(str(request.param), tmp_path_factory.mktemp("quotas")) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def admin(live: LiveApp) -> Browser:
+    browser = Browser(live.url)
+    assert browser.signup("boss@example.com").json()["user"]["role"] == "admin"
+    return browser
+
+
+def user_with_limits(live: LiveApp, admin: Browser, **limits: int) -> tuple[Browser, OpenAI]:
+    """A new user with these limits, and an openai client on their own API key."""
+    browser = Browser(live.url)
+    assert browser.signup(unique("quota")).status_code == 201
+    changed = admin.send("PATCH", f"/api/admin/users/{browser.user['id']}", json=limits)
+    assert changed.status_code == 200, changed.text
+    key = browser.send("POST", "/api/keys", json={"name": "test"}).json()["key"]
+    return browser, OpenAI(base_url=live.v1, api_key=key, max_retries=0, timeout=120)
+
+
+def ask(client: OpenAI, max_tokens: int = 4) -> openai.types.chat.ChatCompletion:
+    return client.chat.completions.create(model=MODEL, messages=HELLO, max_tokens=max_tokens)  # type: ignore[arg-type]
+
+
+def test_requests_per_minute(live: LiveApp, admin: Browser) -> None:
+    _, client = user_with_limits(live, admin, requests_per_minute=2)
+    ask(client)
+    client.completions.create(model=MODEL, prompt="Hi", max_tokens=2)
+    with pytest.raises(openai.RateLimitError) as info:
+        ask(client)
+    retry_after = int(info.value.response.headers["retry-after"])
+    assert 1 <= retry_after <= 60
+    body = info.value.body
+    assert isinstance(body, dict) and body["code"] == "requests_per_minute_exceeded"
+    assert client.models.list().data  # listing models is not a generation
+    # the limit is the user's: another user and the server key are not held back
+    _, other = user_with_limits(live, admin, requests_per_minute=5)
+    ask(other)
+    ask(OpenAI(base_url=live.v1, api_key=SERVER_KEY, max_retries=0))
+
+
+def test_tokens_per_day(live: LiveApp, admin: Browser) -> None:
+    _, client = user_with_limits(live, admin, tokens_per_day=10)
+    first = ask(client, max_tokens=8)  # under the quota when it starts: it is served
+    assert first.usage is not None and first.usage.total_tokens >= 10
+    with pytest.raises(openai.RateLimitError) as info:
+        ask(client)
+    now = datetime.now(UTC)
+    to_midnight = 86400 - (now.hour * 3600 + now.minute * 60 + now.second)
+    assert abs(int(info.value.response.headers["retry-after"]) - to_midnight) <= 5
+    body = info.value.body
+    assert isinstance(body, dict) and body["code"] == "tokens_per_day_exceeded"
+
+
+def test_usage_ledger_matches_the_api(live: LiveApp, admin: Browser) -> None:
+    browser, client = user_with_limits(live, admin)
+    prompt = completion = 0
+    reply = ask(client, max_tokens=6)
+    assert reply.usage is not None
+    prompt, completion = prompt + reply.usage.prompt_tokens, completion + reply.usage.completion_tokens
+    stream = client.chat.completions.create(
+        model=MODEL, messages=HELLO, max_tokens=5, stream=True,  # type: ignore[arg-type]
+        stream_options={"include_usage": True},
+    )  # fmt: skip
+    last = list(stream)[-1]
+    assert last.usage is not None
+    prompt, completion = prompt + last.usage.prompt_tokens, completion + last.usage.completion_tokens
+    plain = client.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=7)
+    assert plain.usage is not None
+    prompt, completion = prompt + plain.usage.prompt_tokens, completion + plain.usage.completion_tokens
+    text_stream = client.completions.create(
+        model=MODEL, prompt="The sky is", max_tokens=3, stream=True,
+        stream_options={"include_usage": True},
+    )  # fmt: skip
+    tail = list(text_stream)[-1]
+    assert tail.usage is not None
+    prompt, completion = prompt + tail.usage.prompt_tokens, completion + tail.usage.completion_tokens
+    # the server-wide key is no user: it is not in the ledger
+    ask(OpenAI(base_url=live.v1, api_key=SERVER_KEY, max_retries=0))
+
+    report = admin.get("/api/admin/usage", params={"days": 1})
+    assert report.status_code == 200
+    today = datetime.now(UTC).date().isoformat()
+    assert report.json()["since"] == today
+    rows = [r for r in report.json()["data"] if r["user_id"] == browser.user["id"]]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["model"], row["day"], row["email"]) == (MODEL, today, browser.user["email"])
+    assert row["requests"] == 4
+    assert (row["prompt_tokens"], row["completion_tokens"]) == (prompt, completion)
+    assert row["total_tokens"] == prompt + completion
+    just_one = admin.get("/api/admin/usage", params={"user_id": browser.user["id"]}).json()
+    assert [r["user_id"] for r in just_one["data"]] == [browser.user["id"]]
+
+
+def test_web_session_requests_are_metered_too(live: LiveApp, admin: Browser) -> None:
+    browser, _ = user_with_limits(live, admin, requests_per_minute=1)
+    body = {"model": MODEL, "messages": HELLO, "max_tokens": 3}
+    assert browser.send("POST", "/v1/chat/completions", json=body).status_code == 200
+    refused = browser.send("POST", "/v1/chat/completions", json=body)
+    assert refused.status_code == 429 and "retry-after" in refused.headers
+    assert httpx.get(live.url + "/api/admin/usage").status_code == 401

@@ -1,0 +1,70 @@
+"""HTTP helpers for tests of the web app's API: a cookie-keeping 'browser' client that
+sends the CSRF token like the UI does, and fresh databases on either backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.postgres import PostgresUnavailable, in_ci, shared_cluster
+
+PASSWORD = "correct horse battery staple"
+
+
+@contextmanager
+def fresh_database(backend: str, folder: Path) -> Iterator[str]:
+    """An empty database (the app migrates it at start-up)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'causerie.db'}"
+        return
+    try:
+        cluster = shared_cluster()
+    except PostgresUnavailable as exc:
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required in CI: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    name = cluster.create_database()
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
+
+
+class Browser:
+    """An httpx client with a cookie jar that sends the CSRF token like the web app does."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, timeout=120)
+        self.csrf: str | None = None
+        self.user: dict[str, Any] = {}
+
+    def _remember(self, response: httpx.Response) -> httpx.Response:
+        json_body = response.headers.get("content-type", "").startswith("application/json")
+        if response.is_success and json_body and "csrf_token" in response.json():
+            self.csrf = response.json()["csrf_token"]
+            self.user = response.json()["user"]
+        return response
+
+    def signup(self, email: str, password: str = PASSWORD, name: str = "") -> httpx.Response:
+        body = {"email": email, "password": password, "name": name}
+        return self._remember(self.http.post("/api/auth/signup", json=body))
+
+    def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        body = {"email": email, "password": password}
+        return self._remember(self.http.post("/api/auth/login", json=body))
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.http.get(path, **kw)
+
+    def send(self, method: str, path: str, csrf: bool = True, **kw: Any) -> httpx.Response:
+        headers = {"X-CSRF-Token": self.csrf} if csrf and self.csrf else {}
+        return self._remember(self.http.request(method, path, headers=headers, **kw))
+
+    @property
+    def cookie(self) -> str | None:
+        return self.http.cookies.get("causerie_session")
