@@ -95,7 +95,9 @@ def live_app(backend: str, folder: Path, **settings: Any) -> Iterator[LiveApp]:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApp]:
     with live_app(str(request.param), tmp_path_factory.mktemp("live")) as app:
         yield app
 
@@ -231,7 +233,9 @@ def test_password_change_ends_every_session(live: LiveApp, admin: Browser) -> No
     laptop.signup(email)
     phone.login(email)
     wrong = laptop.send(
-        "POST", "/api/auth/password", json={"current_password": "nope-nope", "new_password": "x" * 12}
+        "POST",
+        "/api/auth/password",
+        json={"current_password": "nope-nope", "new_password": "x" * 12},
     )
     assert wrong.status_code == 400 and error_of(wrong)["param"] == "current_password"
     changed = laptop.send(
@@ -337,8 +341,13 @@ def test_admin_creates_lists_disables_and_promotes(live: LiveApp, admin: Browser
     assert worker.get("/api/auth/me").status_code == 401  # the session ended
     refused = Browser(live.url).login(email)
     assert refused.status_code == 403 and error_of(refused)["code"] == "account_disabled"
-    assert httpx.get(live.v1 + "/models", headers={"Authorization": f"Bearer {key}"}).status_code == 401
-    enabled = admin.send("PATCH", f"/api/admin/users/{uid}", json={"is_active": True, "role": "user"})
+    assert (
+        httpx.get(live.v1 + "/models", headers={"Authorization": f"Bearer {key}"}).status_code
+        == 401
+    )
+    enabled = admin.send(
+        "PATCH", f"/api/admin/users/{uid}", json={"is_active": True, "role": "user"}
+    )
     assert enabled.json()["is_active"] is True
     assert Browser(live.url).login(email).status_code == 200
     missing = admin.send("PATCH", "/api/admin/users/nope", json={"is_active": False})

@@ -61,7 +61,9 @@ def events_of(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:
 def send(b: Browser, conv: str, content: str, **extra: Any) -> list[tuple[str, dict[str, Any]]]:
     headers = {"X-CSRF-Token": b.csrf or ""}
     body = {"content": content, **extra}
-    with b.http.stream("POST", f"/api/conversations/{conv}/messages", json=body, headers=headers) as r:
+    with b.http.stream(
+        "POST", f"/api/conversations/{conv}/messages", json=body, headers=headers
+    ) as r:
         assert r.status_code == 200, r.read()
         return events_of(r)
 
@@ -141,7 +143,9 @@ def test_leaving_mid_answer_marks_it_interrupted(app: Server) -> None:
     conv = new_conversation(b, params={"temperature": 0.7, "max_tokens": 400})
     headers = {"X-CSRF-Token": b.csrf or ""}
     body = {"content": "Write a very long story about a lighthouse keeper."}
-    with b.http.stream("POST", f"/api/conversations/{conv}/messages", json=body, headers=headers) as r:
+    with b.http.stream(
+        "POST", f"/api/conversations/{conv}/messages", json=body, headers=headers
+    ) as r:
         deltas = 0
         for line in r.iter_lines():
             if line.startswith("event: delta"):
@@ -178,8 +182,15 @@ def test_sigkill_mid_answer_loses_nothing_acknowledged(backend: str, tmp_path: P
         convs = [new_conversation(b, params={"max_tokens": 500}) for _ in range(3)]
         acknowledged: list[str] = []
         for conv in convs:  # complete exchanges first
-            events = send(b, conv, "Say hi.", )
-            acknowledged += [events[0][1]["user_message"]["id"], events[0][1]["assistant_message"]["id"]]
+            events = send(
+                b,
+                conv,
+                "Say hi.",
+            )
+            acknowledged += [
+                events[0][1]["user_message"]["id"],
+                events[0][1]["assistant_message"]["id"],
+            ]
         started = threading.Event()
 
         def stream(conv: str) -> None:
@@ -211,7 +222,9 @@ def test_sigkill_mid_answer_loses_nothing_acknowledged(backend: str, tmp_path: P
             path = url.removeprefix("sqlite:///")
             with sqlite3.connect(path) as check:
                 assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        again = start_server(tmp_path, "--ctx-size", "1024", "--parallel", "2", "--database-url", url)
+        again = start_server(
+            tmp_path, "--ctx-size", "1024", "--parallel", "2", "--database-url", url
+        )
         try:
             b2 = Browser(again.url)
             b2.http.cookies = b.http.cookies

@@ -25,7 +25,9 @@ from tests.api.test_auth import (
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveApp]:
     with live_app(str(request.param), tmp_path_factory.mktemp("quotas")) as app:
         yield app
 
@@ -83,27 +85,21 @@ def test_tokens_per_day(live: LiveApp, admin: Browser) -> None:
 
 def test_usage_ledger_matches_the_api(live: LiveApp, admin: Browser) -> None:
     browser, client = user_with_limits(live, admin)
-    prompt = completion = 0
-    reply = ask(client, max_tokens=6)
-    assert reply.usage is not None
-    prompt, completion = prompt + reply.usage.prompt_tokens, completion + reply.usage.completion_tokens
+    usages = [ask(client, max_tokens=6).usage]
     stream = client.chat.completions.create(
         model=MODEL, messages=HELLO, max_tokens=5, stream=True,  # type: ignore[arg-type]
         stream_options={"include_usage": True},
     )  # fmt: skip
-    last = list(stream)[-1]
-    assert last.usage is not None
-    prompt, completion = prompt + last.usage.prompt_tokens, completion + last.usage.completion_tokens
-    plain = client.completions.create(model=MODEL, prompt="Once upon a time", max_tokens=7)
-    assert plain.usage is not None
-    prompt, completion = prompt + plain.usage.prompt_tokens, completion + plain.usage.completion_tokens
+    usages.append(list(stream)[-1].usage)
+    usages.append(client.completions.create(model=MODEL, prompt="Once", max_tokens=7).usage)
     text_stream = client.completions.create(
         model=MODEL, prompt="The sky is", max_tokens=3, stream=True,
         stream_options={"include_usage": True},
     )  # fmt: skip
-    tail = list(text_stream)[-1]
-    assert tail.usage is not None
-    prompt, completion = prompt + tail.usage.prompt_tokens, completion + tail.usage.completion_tokens
+    usages.append(list(text_stream)[-1].usage)
+    prompt = sum(u.prompt_tokens for u in usages if u is not None)
+    completion = sum(u.completion_tokens for u in usages if u is not None)
+    assert None not in usages and completion > 4
     # the server-wide key is no user: it is not in the ledger
     ask(OpenAI(base_url=live.v1, api_key=SERVER_KEY, max_retries=0))
 

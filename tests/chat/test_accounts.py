@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -38,15 +39,42 @@ from causerie.store.accounts import as_utc
 from causerie.store.db import Database
 from causerie.store.tables import utcnow
 from tests.support.fake_engine import ScriptedEngine
-from tests.support.postgres import (  # noqa: F401  (fixtures, registered by import)
-    database_backend,
-    db,
-    migrated_database_url,
-    postgres_cluster,
+from tests.support.postgres import (
+    BACKENDS,
+    PostgresUnavailable,
+    in_ci,
+    migrate_url,
+    migrated_sqlite_file,
+    shared_cluster,
 )
 
 PASSWORD = "correct horse battery"
 FAST = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)  # still argon2id
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest schema, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        migrated_sqlite_file(tmp_path / "causerie.db")
+        yield f"sqlite:///{tmp_path / 'causerie.db'}"
+        return
+    try:
+        cluster = shared_cluster()
+    except PostgresUnavailable as exc:
+        if in_ci():
+            pytest.fail(f"PostgreSQL is required in CI: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    name = cluster.create_database(template=cluster.template("migrated", migrate_url))
+    yield cluster.url(name)
+    cluster.drop_database(name)
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    yield database
+    database.close()
 
 
 def service(db: Database, **policy: object) -> AccountService:
@@ -164,7 +192,7 @@ def test_password_change_disable_and_reset_end_sessions(db: Database) -> None:
     assert accounts.session_user(fresh.token) is not None
     assert accounts.login("u@example.com", "another password", "ip").id == user.id
 
-    key, secret = accounts.create_api_key(user.id, "k")
+    _, secret = accounts.create_api_key(user.id, "k")
     accounts.update_user(user.id, {"is_active": False})
     assert accounts.session_user(fresh.token) is None
     assert accounts.api_key_user(secret) is None
@@ -327,11 +355,11 @@ def test_metered_wraps_once_and_enforces_limits(db: Database) -> None:
     assert [r.requests for r in quotas.usage_since(1)] == [1]
 
 
-def test_cli_create_admin(migrated_database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(data_dir=tmp_path, database_url=migrated_database_url)
+def test_cli_create_admin(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=db_url)
     run_create_admin(settings, "Root@Example.com", PASSWORD, name="Root")
     assert "root@example.com" in capsys.readouterr().out
-    database = Database(migrated_database_url)
+    database = Database(db_url)
     try:
         accounts = service(database)
         assert accounts.login("root@example.com", PASSWORD, "cli").role == "admin"

@@ -20,11 +20,16 @@ from causerie.api.native import admin as admin_routes
 from causerie.api.native import auth as auth_routes
 from causerie.api.native import conversations as conversation_routes
 from causerie.api.native import keys as key_routes
+from causerie.api.native import me as me_routes
+from causerie.api.native import personas as persona_routes
+from causerie.api.native import transfer as transfer_routes
 from causerie.api.openai import routes as openai_routes
+from causerie.chat.recovery import recover_interrupted
 from causerie.core.settings import Settings
 from causerie.engine.base import Engine
-from causerie.chat.recovery import recover_interrupted
 from causerie.store.db import Database
+from causerie.web import headers as web_headers
+from causerie.web import routes as web_routes
 
 
 def create_app(
@@ -55,6 +60,7 @@ def create_app(
     app.state.metrics = metrics_ or Metrics()
     app.state.metrics.watch(engine.stats)
     install_error_handlers(app)
+    app.add_middleware(web_headers.SecurityHeaders)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(openai_routes.router)
@@ -62,4 +68,8 @@ def create_app(
     app.include_router(key_routes.router)
     app.include_router(admin_routes.router)
     app.include_router(conversation_routes.router)
+    app.include_router(persona_routes.router)
+    app.include_router(me_routes.router)
+    app.include_router(transfer_routes.router)
+    app.include_router(web_routes.router)
     return app

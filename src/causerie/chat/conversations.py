@@ -75,11 +75,23 @@ class Conversations:
         persona_id: str | None = None,
         params: dict[str, Any] | None = None,
     ) -> ConversationView:
+        params = clean_params(params)
         with self.db.unit() as uow:
+            if persona_id is not None:
+                persona = uow.personas.get_visible(self.user_id, persona_id)
+                if persona is None:
+                    raise NotFoundError("persona not found", param="persona_id")
+                system_prompt = system_prompt or persona.system_prompt
+                model = model or persona.model or ""
+                params = {**clean_params(persona.params), **params}
             conv = uow.conversations.create(
-                self.user_id, title=title, model=model, system_prompt=system_prompt,
-                persona_id=persona_id, params=clean_params(params),
-            )  # fmt: skip
+                self.user_id,
+                title=title,
+                model=model,
+                system_prompt=system_prompt,
+                persona_id=persona_id,
+                params=params,
+            )
             uow.commit()
             return conversation_view(conv)
 

@@ -55,12 +55,19 @@ class Replies:
 
     # --- entry points -----------------------------------------------------------------
     def send(
-        self, conversation_id: str, content: str, parent_id: str | None = None, *, use_leaf: bool = True
+        self,
+        conversation_id: str,
+        content: str,
+        parent_id: str | None = None,
+        *,
+        use_leaf: bool = True,
     ) -> AsyncIterator[ChatEvent]:
         """A new user message (a new branch when `parent_id` is an older message)."""
         if not content.strip():
             raise InvalidRequestError("the message is empty", param="content")
-        answer = self._prepare(conversation_id, content=content, parent_id=parent_id, use_leaf=use_leaf)
+        answer = self._prepare(
+            conversation_id, content=content, parent_id=parent_id, use_leaf=use_leaf
+        )
         return self._stream(answer)
 
     def regenerate(self, conversation_id: str, message_id: str) -> AsyncIterator[ChatEvent]:
@@ -166,7 +173,10 @@ class Replies:
             # synchronous on purpose: this must run even while the task is being cancelled
             self._save(answer, status, error, usage)
         done: dict[str, Any] = {"status": status, "error": error, "message_id": answer.message_id}
-        done["usage"] = {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+        done["usage"] = {
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+        }
         done["duration_ms"] = int((time.monotonic() - answer.started) * 1000)
         if status == "error":
             yield ChatEvent("error", done)

@@ -7,20 +7,21 @@ repository methods (`uow.users`, `uow.conversations`, …) and `uow.commit()`.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-if TYPE_CHECKING:
-    from causerie.store.accounts import (
-        ApiKeyRepo,
-        AppSettingRepo,
-        RateRepo,
-        SessionRepo,
-        UsageRepo,
-        UserRepo,
-    )
-    from causerie.store.conversations import ConversationRepo, MessageRepo
+from causerie.store.accounts import (
+    ApiKeyRepo,
+    AppSettingRepo,
+    RateRepo,
+    SessionRepo,
+    UsageRepo,
+    UserRepo,
+)
+from causerie.store.conversations import ConversationRepo, MessageRepo
+from causerie.store.personas import PersonaRepo
+from causerie.store.search import SearchHit, search_messages
+from causerie.store.shares import ShareRepo
 
 
 class Unit:
@@ -33,50 +34,46 @@ class Unit:
     def rollback(self) -> None:
         self.session.rollback()
 
+    def search(self, user_id: str, query: str, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Full-text search in one user's conversations (owner filter inside the query)."""
+        return search_messages(self.session, user_id, query, limit, offset)
+
     @cached_property
     def conversations(self) -> ConversationRepo:
-        from causerie.store.conversations import ConversationRepo
-
         return ConversationRepo(self.session)
 
     @cached_property
     def messages(self) -> MessageRepo:
-        from causerie.store.conversations import MessageRepo
-
         return MessageRepo(self.session)
 
     @cached_property
-    def users(self) -> UserRepo:
-        from causerie.store.accounts import UserRepo
+    def personas(self) -> PersonaRepo:
+        return PersonaRepo(self.session)
 
+    @cached_property
+    def shares(self) -> ShareRepo:
+        return ShareRepo(self.session)
+
+    @cached_property
+    def users(self) -> UserRepo:
         return UserRepo(self.session)
 
     @cached_property
     def auth_sessions(self) -> SessionRepo:
-        from causerie.store.accounts import SessionRepo
-
         return SessionRepo(self.session)
 
     @cached_property
     def api_keys(self) -> ApiKeyRepo:
-        from causerie.store.accounts import ApiKeyRepo
-
         return ApiKeyRepo(self.session)
 
     @cached_property
     def app_settings(self) -> AppSettingRepo:
-        from causerie.store.accounts import AppSettingRepo
-
         return AppSettingRepo(self.session)
 
     @cached_property
     def rates(self) -> RateRepo:
-        from causerie.store.accounts import RateRepo
-
         return RateRepo(self.session)
 
     @cached_property
     def usage(self) -> UsageRepo:
-        from causerie.store.accounts import UsageRepo
-
         return UsageRepo(self.session)

@@ -128,9 +128,12 @@ async def _frames(events: AsyncIterator[ChatEvent]) -> AsyncIterator[str]:
 @router.post("", status_code=201)
 def create(body: ConversationCreate, user: CurrentUser, db: DbDep) -> ConversationOut:
     view = Conversations(db, user.id).create(
-        title=body.title, model=body.model, system_prompt=body.system_prompt,
-        persona_id=body.persona_id, params=body.params.model_dump(),
-    )  # fmt: skip
+        title=body.title,
+        model=body.model,
+        system_prompt=body.system_prompt,
+        persona_id=body.persona_id,
+        params=body.params.model_dump(),
+    )
     return ConversationOut.of(view)
 
 

@@ -1,0 +1,101 @@
+// The server's JSON API. The session lives in an HttpOnly cookie; the CSRF token that
+// state-changing requests must echo is kept in memory only (never in web storage).
+
+import { readEvents } from './sse.js';
+
+let csrfToken = null;
+let onUnauthorized = () => {};
+
+export function setCsrf(token) {
+  csrfToken = token || null;
+}
+
+export function whenUnauthorized(handler) {
+  onUnauthorized = handler;
+}
+
+export class ApiError extends Error {
+  constructor(status, message, code = null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function headersFor(method, hasBody) {
+  const headers = { Accept: 'application/json' };
+  if (hasBody) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  return headers;
+}
+
+export async function errorOf(response) {
+  let message = response.statusText || `HTTP ${response.status}`;
+  let code = null;
+  try {
+    const body = await response.json();
+    const err = body && (body.error || body.detail);
+    if (typeof err === 'string') message = err;
+    else if (err && err.message) {
+      message = err.message;
+      code = err.code || null;
+    } else if (Array.isArray(body.detail) && body.detail[0] && body.detail[0].msg) {
+      message = body.detail[0].msg;
+    }
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(response.status, message, code);
+}
+
+export async function request(method, path, body, { signal, quiet = false } = {}) {
+  const response = await fetch(path, {
+    method,
+    headers: headersFor(method, body !== undefined),
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    signal,
+  });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (response.status === 401 && !quiet) onUnauthorized(error);
+    throw error;
+  }
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+export const api = {
+  get: (path, opts) => request('GET', path, undefined, opts),
+  post: (path, body = {}, opts) => request('POST', path, body, opts),
+  put: (path, body = {}, opts) => request('PUT', path, body, opts),
+  patch: (path, body = {}, opts) => request('PATCH', path, body, opts),
+  del: (path, opts) => request('DELETE', path, undefined, opts),
+};
+
+// POSTs `body` and hands each server-sent event to `onEvent` until the stream ends.
+export async function stream(path, body, { signal, onEvent }) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { ...headersFor('POST', true), Accept: 'text/event-stream' },
+    body: JSON.stringify(body),
+    credentials: 'same-origin',
+    signal,
+  });
+  if (!response.ok) {
+    const error = await errorOf(response);
+    if (response.status === 401) onUnauthorized(error);
+    throw error;
+  }
+  for await (const frame of readEvents(response)) onEvent(frame.event, frame.data);
+}
+
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}

@@ -1,0 +1,321 @@
+// A conversation: opens one (or a new draft), sends messages and streams the answers,
+// stops, regenerates, edits into a new branch and switches branches. After every stream
+// the conversation is read back from the server, which stays the source of truth.
+
+import { h } from '../dom.js';
+import { icon } from '../icons.js';
+import { t } from '../i18n.js';
+import { api, stream } from '../api.js';
+import { navigate } from '../router.js';
+import { anyDialogOpen } from '../ui/dialog.js';
+import { toast } from '../ui/toast.js';
+import { ThreadView } from './thread.js';
+import { Composer } from './composer.js';
+import { Topbar } from './topbar.js';
+import { openConversationSettings } from './conversation-settings.js';
+
+export class ChatView {
+  // hooks: {models, onToggleSidebar, onChanged(conv), onRemoved(id)}
+  constructor(hooks) {
+    this.hooks = hooks;
+    this.conversation = null;
+    this.messages = [];
+    this.draft = null;
+    this.streaming = null;
+    this.token = 0; // bumps on every open, so that late answers for an old view are dropped
+
+    this.thread = new ThreadView({
+      streamingId: null,
+      busy: () => this.streaming !== null,
+      onEdit: (msg, text) => this.edit(msg, text),
+      onRegenerate: (msg) => this.regenerate(msg),
+      onBranch: (msg, step) => this.switchBranch(msg, step),
+      emptyState: () => this.emptyState(),
+    });
+    this.composer = new Composer({ onSend: (text) => this.send(text), onStop: () => this.stop() });
+    this.topbar = new Topbar({
+      models: hooks.models,
+      onToggleSidebar: hooks.onToggleSidebar,
+      onModel: (model) => this.setModel(model),
+      onSettings: () => this.openSettings(),
+      onNewChat: () => navigate('/'),
+    });
+    this.el = h('section', { class: 'chat', 'aria-label': t('chat.region') },
+      this.topbar.el, this.thread.wrapper, this.composer.el);
+    this.onKey = (event) => {
+      if (event.key === 'Escape' && this.streaming && !anyDialogOpen() && !event.defaultPrevented) {
+        event.preventDefault();
+        this.stop();
+      }
+    };
+    document.addEventListener('keydown', this.onKey);
+  }
+
+  destroy() {
+    this.stop();
+    document.removeEventListener('keydown', this.onKey);
+  }
+
+  defaultModel() {
+    return this.hooks.models[0]?.id || '';
+  }
+
+  // --- opening ---------------------------------------------------------------------------
+  newChat(persona = null) {
+    this.stop();
+    this.token += 1;
+    this.conversation = null;
+    this.messages = [];
+    this.draft = {
+      model: persona?.model || this.defaultModel(),
+      system_prompt: '',
+      persona,
+      params: { ...(persona?.params || {}) },
+    };
+    this.topbar.setModel(this.draft.model);
+    this.topbar.setTitle(persona ? persona.name : '');
+    this.thread.reset([]);
+    this.composer.focus();
+  }
+
+  async open(id, { messageId = null } = {}) {
+    this.stop();
+    const token = (this.token += 1);
+    if (this.conversation?.id !== id) {
+      this.topbar.setTitle('');
+      this.thread.inner.replaceChildren(h('div', { class: 'thread__loading', role: 'status', text: t('common.loading') }));
+    }
+    let conversation;
+    try {
+      conversation = await api.get(`/api/conversations/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if (token !== this.token) return;
+      this.conversation = null;
+      this.messages = [];
+      this.thread.inner.replaceChildren(this.notFound(error));
+      return;
+    }
+    if (token !== this.token) return;
+    this.draft = null;
+    this.show(conversation, true);
+    if (messageId) this.thread.reveal(messageId);
+    requestAnimationFrame(() => {
+      performance.mark('causerie:conversation-shown');
+      document.documentElement.dataset.conversationShown = id;
+    });
+    this.composer.focus();
+  }
+
+  show(conversation, reset) {
+    this.conversation = conversation;
+    this.messages = conversation.messages || [];
+    this.topbar.setModel(conversation.model || this.defaultModel());
+    this.topbar.setTitle(conversation.title || t('sidebar.untitled'));
+    if (reset) this.thread.reset(this.messages);
+    else this.thread.sync(this.messages);
+  }
+
+  emptyState() {
+    const persona = this.draft?.persona;
+    return h('div', { class: 'empty' },
+      h('div', { class: 'empty__logo', 'aria-hidden': 'true' }, icon('logo')),
+      h('h2', { class: 'empty__title', text: persona ? persona.name : t('chat.emptyTitle') }),
+      persona?.description ? h('p', { class: 'empty__lead', text: persona.description }) : null,
+      !persona ? h('p', { class: 'empty__lead', text: t('chat.emptyLead') }) : null);
+  }
+
+  notFound(error) {
+    const back = h('button', { type: 'button', class: 'button', text: t('sidebar.newChat') });
+    back.addEventListener('click', () => navigate('/'));
+    return h('div', { class: 'empty' },
+      h('h2', { class: 'empty__title', text: error.status === 404 ? t('chat.notFound') : error.message }),
+      back);
+  }
+
+  // --- settings of this conversation ----------------------------------------------------
+  async setModel(model) {
+    if (!this.conversation) {
+      if (this.draft) this.draft.model = model;
+      return;
+    }
+    try {
+      this.conversation = await api.patch(`/api/conversations/${this.conversation.id}`, { model });
+    } catch (error) {
+      toast(error.message, 'error');
+    }
+  }
+
+  openSettings() {
+    const source = this.conversation || this.draft || {};
+    openConversationSettings({
+      systemPrompt: source.system_prompt,
+      params: source.params,
+      persona: this.draft?.persona || null,
+      onSave: async (changes) => {
+        if (!this.conversation) {
+          Object.assign(this.draft, { system_prompt: changes.system_prompt, params: { ...this.draft.params, ...changes.params } });
+          return;
+        }
+        try {
+          const updated = await api.patch(`/api/conversations/${this.conversation.id}`, changes);
+          this.conversation = { ...this.conversation, ...updated, messages: this.messages };
+          toast(t('common.saved'));
+        } catch (error) {
+          toast(error.message, 'error');
+          throw error;
+        }
+      },
+    });
+  }
+
+  // --- sending and streaming ------------------------------------------------------------
+  async ensureConversation() {
+    if (this.conversation) return this.conversation;
+    const draft = this.draft || { model: this.defaultModel(), system_prompt: '', persona: null, params: {} };
+    const params = Object.fromEntries(Object.entries(draft.params || {}).filter(([, v]) => v !== null && v !== undefined));
+    const created = await api.post('/api/conversations', {
+      title: '',
+      model: draft.model || '',
+      system_prompt: draft.system_prompt || '',
+      persona_id: draft.persona?.id || null,
+      params,
+    });
+    this.conversation = { ...created, messages: [] };
+    this.draft = null;
+    this.token += 1;
+    navigate(`/c/${created.id}`, { silent: true });
+    this.hooks.onChanged(created);
+    return this.conversation;
+  }
+
+  async send(text) {
+    if (this.streaming) return;
+    let conversation;
+    try {
+      conversation = await this.ensureConversation();
+    } catch (error) {
+      this.composer.setText(text);
+      this.thread.showError(error.message, () => this.send(text));
+      return;
+    }
+    await this.run(`/api/conversations/${conversation.id}/messages`, { content: text });
+  }
+
+  edit(msg, text) {
+    if (this.streaming || !this.conversation) return;
+    this.run(`/api/conversations/${this.conversation.id}/messages`, { content: text, parent_id: msg.parent_id ?? null });
+  }
+
+  regenerate(msg) {
+    if (this.streaming || !this.conversation) return;
+    this.run(`/api/conversations/${this.conversation.id}/messages/${msg.id}/regenerate`, {});
+  }
+
+  async switchBranch(msg, step) {
+    if (this.streaming || !this.conversation) return;
+    const target = (msg.sibling_ids || [])[(msg.sibling_position || 1) - 1 + step];
+    if (!target) return;
+    try {
+      const conversation = await api.put(`/api/conversations/${this.conversation.id}/branch`, { message_id: target });
+      this.show(conversation, false);
+    } catch (error) {
+      toast(error.message, 'error');
+    }
+  }
+
+  stop() {
+    if (this.streaming) this.streaming.controller.abort();
+  }
+
+  async run(url, body) {
+    const conversationId = this.conversation.id;
+    const controller = new AbortController();
+    const live = { controller, assistantId: null, text: '' };
+    this.streaming = live;
+    this.thread.clearExtra();
+    this.composer.setStreaming(true);
+    this.thread.setBusy(true);
+    try {
+      await stream(url, body, { signal: controller.signal, onEvent: (event, data) => this.onEvent(live, event, data) });
+    } catch (error) {
+      if (error.name !== 'AbortError') {
+        if (!live.assistantId) this.thread.showError(error.message, () => this.run(url, body));
+        else this.finish(live, { status: 'error', error: error.message });
+      }
+    }
+    const stopped = controller.signal.aborted;
+    if (stopped && live.assistantId) this.finish(live, { status: 'interrupted' });
+    this.streaming = null;
+    this.thread.ctx.streamingId = null;
+    this.composer.setStreaming(false);
+    this.thread.setBusy(false);
+    if (this.conversation?.id === conversationId) await this.refresh(conversationId, live.assistantId, stopped);
+    if (this.conversation?.id === conversationId) this.hooks.onChanged(this.conversation);
+  }
+
+  onEvent(live, event, data) {
+    if (this.streaming !== live) return;
+    if (event === 'start') {
+      const user = data.user_message;
+      const answer = data.assistant_message;
+      let messages = this.messages;
+      const at = messages.findIndex((m) => m.id === user.id);
+      if (at >= 0) {
+        messages = messages.slice(0, at + 1);
+      } else {
+        const parent = user.parent_id ? messages.findIndex((m) => m.id === user.parent_id) : -1;
+        messages = [...messages.slice(0, parent + 1), user];
+      }
+      live.assistantId = answer.id;
+      this.thread.ctx.streamingId = answer.id;
+      this.messages = [...messages, { ...answer, content: '' }];
+      this.thread.sync(this.messages);
+      this.thread.scrollToBottom();
+    } else if (event === 'delta') {
+      live.text += data.text || '';
+      this.thread.streamText(live.assistantId, live.text);
+    } else if (event === 'title') {
+      if (this.conversation) this.conversation.title = data.title;
+      this.topbar.setTitle(data.title);
+      this.hooks.onChanged(this.conversation);
+    } else if (event === 'done' || event === 'error') {
+      this.finish(live, {
+        status: data.status || (event === 'error' ? 'error' : 'complete'),
+        error: data.error || null,
+        completion_tokens: data.usage?.completion_tokens || 0,
+        prompt_tokens: data.usage?.prompt_tokens || 0,
+        duration_ms: data.duration_ms || 0,
+      });
+    }
+  }
+
+  // Close the streaming answer locally (the refresh that follows confirms it).
+  finish(live, fields) {
+    const index = this.messages.findIndex((m) => m.id === live.assistantId);
+    if (index === -1) return;
+    const updated = { ...this.messages[index], content: live.text, ...fields };
+    this.messages = [...this.messages.slice(0, index), updated, ...this.messages.slice(index + 1)];
+    this.thread.ctx.streamingId = null;
+    this.thread.sync(this.messages);
+  }
+
+  // Read the conversation back. After a stop the server may take a moment to close the
+  // answer: until it does, the local "stopped" state is kept.
+  async refresh(conversationId, assistantId, stopped) {
+    for (let attempt = 0; attempt < 8; attempt += 1) {
+      let conversation;
+      try {
+        conversation = await api.get(`/api/conversations/${conversationId}`);
+      } catch {
+        return;
+      }
+      if (this.conversation?.id !== conversationId || this.streaming) return;
+      const answer = conversation.messages.find((m) => m.id === assistantId);
+      if (!stopped || !answer || answer.status !== 'streaming') {
+        this.show(conversation, false);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}

@@ -1,0 +1,145 @@
+// One message of the thread: a user bubble (plain text) or an assistant answer (rendered,
+// sanitised markdown), with its actions: copy, edit or regenerate, the branch switcher
+// ‹ 2/3 › when it has siblings, discreet usage figures, and errors shown in place.
+
+import { h } from '../dom.js';
+import { icon } from '../icons.js';
+import { t, formatNumber } from '../i18n.js';
+import { renderMarkdown } from '../markdown.js';
+import { copyText } from '../clipboard.js';
+import { toast } from '../ui/toast.js';
+
+// ctx: {streamingId, onEdit(msg, text), onRegenerate(msg), onBranch(msg, step), busy()}
+export function buildMessage(msg, ctx) {
+  const isUser = msg.role === 'user';
+  const streaming = msg.id === ctx.streamingId;
+  const article = h('article', {
+    class: `msg msg--${isUser ? 'user' : 'assistant'}${streaming ? ' is-streaming' : ''}`,
+    'aria-label': isUser ? t('message.you') : t('message.assistant'),
+    dataset: { id: msg.id, status: msg.status },
+  });
+  const body = h('div', { class: 'msg__body' });
+  if (isUser) {
+    body.append(h('div', { class: 'msg__bubble', text: msg.content }));
+  } else {
+    article.append(h('div', { class: 'msg__avatar', 'aria-hidden': 'true' }, icon('spark')));
+    const content = h('div', { class: 'msg__content markdown' });
+    fillAnswer(content, msg.content, streaming);
+    body.append(content);
+    if (msg.status === 'interrupted' && !streaming) {
+      body.append(h('p', { class: 'msg__note', text: t('message.stopped') }));
+    }
+    if (msg.status === 'error') body.append(errorBox(msg, ctx));
+  }
+  body.append(footer(msg, ctx, streaming));
+  article.append(body);
+  return article;
+}
+
+export function fillAnswer(content, text, streaming) {
+  if (!text && streaming) {
+    content.replaceChildren(h('span', { class: 'typing', 'aria-label': t('message.thinking') },
+      h('span'), h('span'), h('span')));
+    return;
+  }
+  content.replaceChildren(renderMarkdown(text));
+}
+
+function errorBox(msg, ctx) {
+  const retry = h('button', { type: 'button', class: 'button button--small' },
+    icon('refresh'), h('span', { text: t('message.retry') }));
+  retry.addEventListener('click', () => ctx.onRegenerate(msg));
+  return h('div', { class: 'msg__error', role: 'alert' },
+    icon('alert'),
+    h('span', { class: 'msg__error-text', text: msg.error || t('errors.generic') }),
+    retry);
+}
+
+function actionButton(name, label, onClick) {
+  const button = h('button', { type: 'button', class: 'icon-button icon-button--small', 'aria-label': label, title: label }, icon(name));
+  button.addEventListener('click', onClick);
+  return button;
+}
+
+function footer(msg, ctx, streaming) {
+  const bar = h('div', { class: 'msg__actions' });
+  if (streaming) return bar;
+  if ((msg.sibling_count || 1) > 1) bar.append(branchSwitcher(msg, ctx));
+  const copy = actionButton('copy', t('message.copy'), async () => {
+    if (await copyText(msg.content)) {
+      copy.replaceChildren(icon('check'));
+      toast(t('message.copied'));
+      setTimeout(() => copy.replaceChildren(icon('copy')), 1500);
+    }
+  });
+  bar.append(copy);
+  if (msg.role === 'user') {
+    bar.append(actionButton('edit', t('message.edit'), () => startEdit(bar.closest('.msg'), msg, ctx)));
+  } else {
+    bar.append(actionButton('refresh', t('message.regenerate'), () => ctx.onRegenerate(msg)));
+    const stats = usageText(msg);
+    if (stats) bar.append(h('span', { class: 'msg__stats', title: msg.model || '', text: stats }));
+  }
+  return bar;
+}
+
+function usageText(msg) {
+  const tokens = msg.completion_tokens || 0;
+  if (!tokens) return '';
+  const seconds = (msg.duration_ms || 0) / 1000;
+  const parts = [t('message.tokens', { count: tokens })];
+  if (seconds > 0) {
+    parts.push(t('message.speed', { rate: formatNumber(tokens / seconds, { maximumFractionDigits: 1 }) }));
+  }
+  return parts.join(' · ');
+}
+
+function branchSwitcher(msg, ctx) {
+  const position = msg.sibling_position || 1;
+  const count = msg.sibling_count || 1;
+  const previous = actionButton('left', t('message.previousVersion'), () => ctx.onBranch(msg, -1));
+  const next = actionButton('right', t('message.nextVersion'), () => ctx.onBranch(msg, 1));
+  previous.disabled = position <= 1;
+  next.disabled = position >= count;
+  return h('div', { class: 'branch', role: 'group', 'aria-label': t('message.version', { position, count }) },
+    previous,
+    h('span', { class: 'branch__label', text: `${position}/${count}` }),
+    next);
+}
+
+function startEdit(article, msg, ctx) {
+  if (!article || ctx.busy()) return;
+  const body = article.querySelector('.msg__body');
+  const saved = Array.from(body.childNodes);
+  const area = h('textarea', { class: 'input msg__editor', 'aria-label': t('message.editLabel'), rows: 3 });
+  area.value = msg.content;
+  const cancel = h('button', { type: 'button', class: 'button', text: t('common.cancel') });
+  const send = h('button', { type: 'submit', class: 'button button--primary', text: t('message.saveAndSend') });
+  const form = h('form', { class: 'msg__edit' }, area, h('div', { class: 'msg__edit-actions' }, cancel, send));
+  const restore = () => {
+    body.replaceChildren(...saved);
+    article.classList.remove('is-editing');
+  };
+  cancel.addEventListener('click', restore);
+  area.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      event.stopPropagation();
+      restore();
+    } else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = area.value.trim();
+    if (!text) return;
+    restore();
+    ctx.onEdit(msg, text);
+  });
+  article.classList.add('is-editing');
+  body.replaceChildren(form);
+  area.focus();
+  area.setSelectionRange(area.value.length, area.value.length);
+}

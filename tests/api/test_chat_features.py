@@ -1,0 +1,153 @@
+"""Personas, custom instructions, search, export/import and share links through real HTTP
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.test_conversations import events_of, new_conversation, send, user
+from tests.conftest import Server, start_server, stop_server
+from tests.support.postgres import BACKENDS
+from tests.support.web import fresh_database
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("features")
+    with fresh_database(str(request.param), folder) as url:
+        srv = start_server(folder, "--ctx-size", "1024", "--parallel", "2", "--database-url", url)
+        yield srv
+        stop_server(srv)
+
+
+def test_personas_private_and_shared(app: Server) -> None:
+    admin = user(app, "padmin")  # the first account of this server may be admin already
+    alice, bob = user(app, "alice"), user(app, "bob")
+    created = alice.send("POST", "/api/personas", json={
+        "name": "Pirate", "description": "Talks like a pirate",
+        "system_prompt": "You are a pirate. Answer like a pirate.", "params": {"temperature": 0},
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    persona = created.json()
+    assert persona["mine"] and not persona["shared"]
+    assert all(p["id"] != persona["id"] for p in bob.get("/api/personas").json()["data"])
+    assert bob.get(f"/api/personas/{persona['id']}").status_code == 404
+    assert (
+        bob.send("PATCH", f"/api/personas/{persona['id']}", json={"name": "x"}).status_code == 404
+    )
+    refused = alice.send("POST", "/api/personas", json={"name": "Team", "shared": True})
+    assert refused.status_code in (403, 201)
+    if admin.user.get("role") == "admin":
+        assert refused.status_code == 403
+        shared = admin.send("POST", "/api/personas", json={"name": "Team", "shared": True}).json()
+        assert any(p["id"] == shared["id"] for p in bob.get("/api/personas").json()["data"])
+        assert bob.send("DELETE", f"/api/personas/{shared['id']}").status_code == 403
+    conv = alice.send("POST", "/api/conversations", json={"persona_id": persona["id"]}).json()
+    assert conv["system_prompt"].startswith("You are a pirate")
+    assert conv["params"] == {"temperature": 0}
+    r = bob.send("POST", "/api/conversations", json={"persona_id": persona["id"]})
+    assert r.status_code == 404
+    assert alice.send("DELETE", f"/api/personas/{persona['id']}").status_code == 204
+
+
+def test_custom_instructions_reach_the_model(app: Server) -> None:
+    b = user(app, "instr")
+    settings = {"custom_instructions": "Always answer in one word: BANANA.",
+                "preferences": {"theme": "dark", "language": "fr"}}  # fmt: skip
+    assert b.send("PUT", "/api/me/settings", json=settings).json() == settings
+    assert b.get("/api/me/settings").json() == settings
+    conv = new_conversation(b, params={"temperature": 0, "max_tokens": 5})
+    events = send(b, conv, "Hello")
+    assert events[-1][0] == "done"
+    bad = b.send("PUT", "/api/me/settings", json={"preferences": {"theme": "neon"}})
+    assert bad.status_code == 400
+
+
+def test_search_is_per_user_and_highlights(app: Server) -> None:
+    alice, bob = user(app, "searcher"), user(app, "other")
+    conv = new_conversation(alice, params={"temperature": 0, "max_tokens": 8})
+    send(alice, conv, "Tell me about <b>zanzibar</b> spices")
+    secret = new_conversation(bob, params={"temperature": 0, "max_tokens": 4})
+    send(bob, secret, "my zanzibar canary secret")
+    found = alice.get("/api/search", params={"q": "zanzib"})
+    assert found.status_code == 200, found.text
+    hits = found.json()["data"]
+    assert {h["conversation_id"] for h in hits} == {conv}
+    assert all("<mark>" in h["snippet"] and "<b>" not in h["snippet"] for h in hits)
+    assert all("canary" not in h["snippet"] for h in hits)
+    for hostile in ['"', "AND (", "NEAR(", "*", "')--"]:
+        assert alice.get("/api/search", params={"q": hostile}).status_code == 200
+
+
+def test_export_import_roundtrip_and_chatgpt(app: Server) -> None:
+    b = user(app, "export")
+    conv = new_conversation(b, title="Exported", params={"temperature": 0, "max_tokens": 6})
+    first = send(b, conv, "Hello there")
+    answer = first[0][1]["assistant_message"]["id"]
+    with b.http.stream("POST", f"/api/conversations/{conv}/messages/{answer}/regenerate",
+                       headers={"X-CSRF-Token": b.csrf or ""}) as r:  # fmt: skip
+        events_of(r)
+    exported = b.get("/api/export").json()
+    assert exported["format"] == "causerie"
+    tree = exported["conversations"][0]
+    assert len(tree["messages"]) == 3  # the user message and both answers
+    markdown = b.get("/api/export", params={"format": "markdown"}).text
+    assert "# Exported" in markdown and "Hello there" in markdown
+    other = user(app, "importer")
+    r = other.send("POST", "/api/import", content=json.dumps(exported).encode())
+    assert r.json() == {"imported": 1}
+    mine = other.get("/api/conversations").json()["data"]
+    assert len(mine) == 1 and mine[0]["id"] != conv and mine[0]["title"] == "Exported"
+    view = other.get(f"/api/conversations/{mine[0]['id']}").json()
+    assert view["messages"][-1]["sibling_count"] == 2
+    chatgpt = [{
+        "title": "From ChatGPT", "create_time": 1700000000.0, "update_time": 1700000100.0,
+        "current_node": "n3",
+        "mapping": {
+            "root": {"id": "root", "message": None, "parent": None, "children": ["n1"]},
+            "n1": {"id": "n1", "parent": "root", "children": ["n2"], "message": {
+                "author": {"role": "user"}, "create_time": 1700000001.0,
+                "content": {"content_type": "text", "parts": ["Bonjour"]}}},
+            "n2": {"id": "n2", "parent": "n1", "children": ["n3"], "message": {
+                "author": {"role": "assistant"}, "create_time": 1700000002.0,
+                "content": {"content_type": "text", "parts": ["Salut !"]}}},
+            "n3": {"id": "n3", "parent": "n2", "children": [], "message": {
+                "author": {"role": "user"}, "create_time": 1700000003.0,
+                "content": {"content_type": "text", "parts": ["Ça va ?"]}}},
+        },
+    }]  # fmt: skip
+    assert other.send("POST", "/api/import", content=json.dumps(chatgpt).encode()).json() == {
+        "imported": 1
+    }
+    found = [
+        c for c in other.get("/api/conversations").json()["data"] if c["title"] == "From ChatGPT"
+    ]
+    path = other.get(f"/api/conversations/{found[0]['id']}").json()["messages"]
+    assert [m["content"] for m in path] == ["Bonjour", "Salut !", "Ça va ?"]
+    for bad in (b"not json", b"{}", b'[{"no": "mapping"}]', b'{"format": "causerie"}'):
+        assert other.send("POST", "/api/import", content=bad).status_code == 400
+
+
+def test_share_links(app: Server) -> None:
+    b = user(app, "sharer")
+    conv = new_conversation(b, title="Shared chat", params={"temperature": 0, "max_tokens": 6})
+    send(b, conv, "Hello")
+    share = b.send("POST", f"/api/conversations/{conv}/shares").json()
+    anonymous = httpx.get(app.url + f"/api/shared/{share['id']}")
+    body: dict[str, Any] = anonymous.json()
+    assert anonymous.status_code == 200 and body["title"] == "Shared chat"
+    assert [m["role"] for m in body["messages"]] == ["user", "assistant"]
+    assert set(body) == {"title", "created_at", "messages"}  # nothing else leaks
+    send(b, conv, "A later message")
+    assert len(httpx.get(app.url + f"/api/shared/{share['id']}").json()["messages"]) == 2
+    other = user(app, "notowner")
+    assert other.send("DELETE", f"/api/shares/{share['id']}").status_code == 404
+    assert b.send("DELETE", f"/api/shares/{share['id']}").status_code == 204
+    assert httpx.get(app.url + f"/api/shared/{share['id']}").status_code == 404
