@@ -21,9 +21,11 @@ serve: install
 	$(VENV)/bin/causerie serve
 
 test: install
+	bash scripts/ensure-postgres.sh
 	$(PY) -m pytest
 
 test-fast: install
+	bash scripts/ensure-postgres.sh
 	$(PY) -m pytest -m "not slow"
 
 lint: install

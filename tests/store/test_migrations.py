@@ -181,3 +181,11 @@ def test_cli_upgrade_uses_the_data_dir_by_default(
         database.close()
     run_upgrade(settings)  # type: ignore[arg-type]
     assert "already" in capsys.readouterr().out
+
+
+def test_a_revision_from_a_newer_causerie_is_a_clear_error(database: Database) -> None:
+    upgrade(database)
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(ConfigurationError, match="newer Causerie"):
+        upgrade(database)

@@ -121,14 +121,14 @@ class PostgresCluster:
     def _init(self) -> None:
         if os.geteuid() == 0:
             try:
-                shutil.chown(self.root, SERVER_USER, SERVER_USER)
+                shutil.chown(self.root, user=SERVER_USER)
             except LookupError as exc:
                 raise PostgresUnavailable(f"no `{SERVER_USER}` system user: {exc}") from exc
         pwfile = self.root / "pwfile"
         pwfile.write_text(self.password + "\n")
         pwfile.chmod(0o600)
         if os.geteuid() == 0:
-            shutil.chown(pwfile, SERVER_USER, SERVER_USER)
+            shutil.chown(pwfile, user=SERVER_USER)
         locale = "C.UTF-8" if _has_c_utf8() else "C"
         self._run(
             str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
@@ -303,16 +303,20 @@ def migrated_sqlite_file(target: Path) -> None:
 # -- fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
-    """The test run's PostgreSQL cluster; fails under CI=true when it cannot start."""
+def require_cluster() -> PostgresCluster:
+    """The shared cluster, or the test fails (CI=true) or skips (elsewhere) saying why."""
     try:
-        cluster = shared_cluster()
+        return shared_cluster()
     except PostgresUnavailable as exc:
         if in_ci():
             pytest.fail(f"PostgreSQL is required in CI: {exc}", pytrace=False)
         pytest.skip(f"PostgreSQL unavailable: {exc}")
-    yield cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """The test run's PostgreSQL cluster; fails under CI=true when it cannot start."""
+    yield require_cluster()
     stop_shared_cluster()
 
 

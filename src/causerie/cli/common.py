@@ -31,7 +31,7 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except CauserieError as exc:
-            typer.echo(f"causerie: error: {exc.message}", err=True)
+            typer.echo(f"causerie: error: {' '.join(exc.message.split())}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("", err=True)

@@ -120,5 +120,22 @@ def pull(
     run_pull(settings_from(config, data_dir=data_dir), spec)
 
 
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+@one_line_errors
+def db_upgrade(
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Apply the database migrations (the server also does it at start-up)."""
+    from causerie.cli.db import run_upgrade
+
+    run_upgrade(settings_from(config, database_url=database_url, data_dir=data_dir))
+
+
 def main() -> None:
     app()

@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from causerie.core.errors import ConflictError
 from causerie.store.tables import (
     AdminSeat,
     ApiKey,
@@ -54,7 +56,10 @@ class UserRepo:
     def add(self, *, email: str, password_hash: str, name: str = "", role: str = "user") -> User:
         user = User(email=email, password_hash=password_hash, name=name, role=role)
         self.s.add(user)
-        self.s.flush()
+        try:
+            self.s.flush()
+        except IntegrityError as exc:  # the same email, signed up at the same moment
+            raise ConflictError("An account with this email exists.", param="email") from exc
         return user
 
     def get(self, user_id: str) -> User | None:

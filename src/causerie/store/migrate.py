@@ -7,18 +7,20 @@ SQLite on `BEGIN IMMEDIATE`. The second one in finds the schema at head and does
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from causerie.core.errors import ConfigurationError
 from causerie.store.db import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 UPGRADE_LOCK = 7_303_010_000_000_001  # pg_advisory_xact_lock key: "causerie schema upgrade"
@@ -34,6 +36,9 @@ def include_name(name: str | None, type_: str, _parents: object) -> bool:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    with _quiet_alembic():  # Alembic imports lazily: its import logs at INFO
+        from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -41,18 +46,26 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with _quiet_alembic():
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(db: Database) -> str | None:
     """The revision the database is at; None for an empty database."""
-    with _connect(db) as conn:
+    with _quiet_alembic(), _connect(db) as conn:
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(db: Database) -> None:
     """Bring the schema to the newest revision (a no-op when it is there already)."""
-    with _connect(db) as conn:
+    with _quiet_alembic(), _connect(db) as conn:
+        from alembic import command
+        from alembic.util.exc import CommandError
+
         _lock(conn, db.dialect)
         try:
             command.upgrade(alembic_config(conn), "head")
@@ -63,12 +76,33 @@ def upgrade(db: Database) -> None:
         conn.commit()
 
 
+def new_revision(db: Database, message: str, rev_id: str) -> None:
+    """For developers: write versions/<rev_id>_<message>.py with what the models changed,
+    compared with `db` (which must be at head). Review it, then write out the SQL by hand."""
+    with _quiet_alembic(), _connect(db) as conn:
+        from alembic import command
+
+        command.revision(alembic_config(conn), message=message, autogenerate=True, rev_id=rev_id)
+
+
 def _connect(db: Database) -> Connection:
     try:
         return db.engine.connect()
     except DBAPIError as exc:
         where = db.engine.url.render_as_string(hide_password=True)
         raise ConfigurationError(f"cannot open the database {where}: {exc.orig}") from exc
+
+
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic narrates every step at INFO; a server's start-up log is no place for it."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _lock(conn: Connection, dialect: str) -> None:

@@ -2,7 +2,8 @@
 
 The owner filter is part of the SQL itself. User input is never query syntax: it is cut
 into words, each quoted and matched as a prefix (all words must match), accents folded.
-Snippets are HTML-safe: the text is escaped and only `<mark>`/`</mark>` are added.
+Snippets are HTML-safe (escaped text, only `<mark>` added): FTS5's snippet(), or on
+PostgreSQL cut here, since ts_headline drops anything that looks like markup.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ _DOCUMENT = (
 _POSTGRESQL = text(
     f"""
     SELECT c.id AS conversation_id, c.title AS conversation_title, m.id AS message_id,
-           m.role AS role, m.created_at AS created_at, m.content AS snippet
+           m.role AS role, m.created_at AS created_at,
+           m.content AS snippet  -- cut by make_snippet()
     FROM messages AS m
     JOIN conversations AS c ON c.id = m.conversation_id
     WHERE c.user_id = :user_id
