@@ -133,6 +133,24 @@ def test_concurrent_signups_make_exactly_one_admin(db: Database) -> None:
     assert total == 16 and sum(u.role == "admin" for u in users) == 1
 
 
+def test_concurrent_signups_with_one_email_make_one_account(db: Database) -> None:
+    accounts = service(db)
+    accounts.signup("owner@example.com", PASSWORD)
+    start = threading.Barrier(8)
+
+    def sign_up(_: int) -> str:
+        start.wait()
+        try:
+            return accounts.signup("same@example.com", PASSWORD).id
+        except ConflictError:
+            return "conflict"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(sign_up, range(8)))
+    assert results.count("conflict") == 7
+    assert accounts.list_users()[1] == 2
+
+
 def test_create_admin_takes_the_seat(db: Database) -> None:
     accounts = service(db)
     assert accounts.create_user("ops@example.com", PASSWORD, role="admin").role == "admin"

@@ -24,6 +24,7 @@ from causerie.api.native import me as me_routes
 from causerie.api.native import personas as persona_routes
 from causerie.api.native import transfer as transfer_routes
 from causerie.api.openai import routes as openai_routes
+from causerie.api.security import install_accounts
 from causerie.chat.recovery import recover_interrupted
 from causerie.core.settings import Settings
 from causerie.engine.base import Engine
@@ -59,6 +60,7 @@ def create_app(
     app.state.db = db
     app.state.metrics = metrics_ or Metrics()
     app.state.metrics.watch(engine.stats)
+    install_accounts(app)  # account/quota services; meters the engine for /v1 callers
     install_error_handlers(app)
     app.add_middleware(web_headers.SecurityHeaders)
     app.include_router(health.router)

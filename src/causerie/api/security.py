@@ -18,9 +18,10 @@ from fastapi import Depends, FastAPI, Request, Response
 
 from causerie.api.deps import SettingsDep, bearer_token, get_db
 from causerie.chat.accounts import AccountPolicy, AccountService, NewSession
-from causerie.chat.quotas import Limits, MeteredEngine, QuotaService, bind_caller
+from causerie.chat.quotas import Limits, MeteredEngine, QuotaService, bind_caller, metered
 from causerie.core.errors import AuthenticationError, PermissionDeniedError
 from causerie.core.settings import Settings
+from causerie.engine.base import Engine
 from causerie.store.tables import User
 
 SESSION_COOKIE = "causerie_session"
@@ -103,7 +104,9 @@ async def principal(request: Request, settings: SettingsDep) -> Principal | None
             user = await asyncio.to_thread(get_accounts(request).api_key_user, token)
             if user is not None:
                 return Principal(user, "api_key")
-        raise AuthenticationError("Incorrect API key provided.")
+        if has_db or settings.api_key is not None:
+            raise AuthenticationError("Incorrect API key provided.")
+        return None  # an open app without accounts ignores the key a client sends
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie or not has_db:
         return None
@@ -153,9 +156,16 @@ async def api_caller(request: Request, caller: PrincipalDep, settings: SettingsD
     return caller
 
 
+async def user_engine(request: Request, user: Annotated[User, Depends(current_user)]) -> Engine:
+    """The app's engine, checking the current user's limits and counting their usage."""
+    quotas = get_quotas(request)
+    return metered(request.app.state.engine, quotas, quotas.caller(user))
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
 ApiCaller = Annotated[Principal, Depends(api_caller)]
+UserEngineDep = Annotated[Engine, Depends(user_engine)]
 
 
 def set_session_cookie(request: Request, response: Response, session: NewSession) -> None:

@@ -137,5 +137,28 @@ def db_upgrade(
     run_upgrade(settings_from(config, database_url=database_url, data_dir=data_dir))
 
 
+users_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create-admin")
+@one_line_errors
+def create_admin(
+    email: Annotated[str, typer.Argument(help="the administrator's e-mail")],
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from stdin")
+    ] = False,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create an administrator account (for headless setups)."""
+    from causerie.cli.users import read_password, run_create_admin
+
+    settings = settings_from(config, data_dir=data_dir, database_url=database_url)
+    run_create_admin(settings, email, read_password(password_stdin), name=name)
+
+
 def main() -> None:
     app()

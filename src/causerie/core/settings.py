@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     park_bytes: int = Field(default=512 * 1024 * 1024, ge=0, description="RAM for parked KV")
     api_key: SecretStr | None = None
     data_dir: Path = Field(default_factory=default_data_dir)
+    session_days: int = Field(default=30, ge=1, description="idle days before a session ends")
+    login_attempts_per_email: int = Field(default=5, ge=1, description="failures per 15 min")
+    login_attempts_per_ip: int = Field(default=20, ge=1, description="failures per 15 min")
+    requests_per_minute: int | None = Field(default=None, ge=0, description="per-user default")
+    tokens_per_day: int | None = Field(default=None, ge=0, description="per-user default")
     database_url: str | None = Field(default=None, description="default: SQLite in data_dir")
     hf_endpoint: str | None = None
     log_level: str = "info"

@@ -26,6 +26,6 @@ def index() -> FileResponse:
 
 
 for _page in PAGES:
-    router.add_api_route(_page, index, methods=["GET"], include_in_schema=False)
+    router.add_api_route(_page, index, methods=["GET", "HEAD"], include_in_schema=False)
 
 router.mount("/static", StaticFiles(directory=STATIC), name="static")

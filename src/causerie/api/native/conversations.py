@@ -18,8 +18,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from causerie.api.deps import DbDep, EngineDep
-from causerie.api.security import CurrentUser
+from causerie.api.deps import DbDep
+from causerie.api.security import CurrentUser, UserEngineDep
 from causerie.api.sse import sse, sse_response
 from causerie.chat.conversations import Conversations
 from causerie.chat.replies import ChatEvent, Replies
@@ -181,7 +181,7 @@ def switch_branch(
 
 @router.post("/{conversation_id}/messages", response_model=None)
 async def send(
-    conversation_id: str, body: MessageCreate, user: CurrentUser, db: DbDep, engine: EngineDep
+    conversation_id: str, body: MessageCreate, user: CurrentUser, db: DbDep, engine: UserEngineDep
 ) -> StreamingResponse:
     replies = Replies(db, engine, user.id, user.custom_instructions)
     use_leaf = "parent_id" not in body.model_fields_set
@@ -193,7 +193,7 @@ async def send(
 
 @router.post("/{conversation_id}/messages/{message_id}/regenerate", response_model=None)
 async def regenerate(
-    conversation_id: str, message_id: str, user: CurrentUser, db: DbDep, engine: EngineDep
+    conversation_id: str, message_id: str, user: CurrentUser, db: DbDep, engine: UserEngineDep
 ) -> StreamingResponse:
     replies = Replies(db, engine, user.id, user.custom_instructions)
     events = await asyncio.to_thread(replies.regenerate, conversation_id, message_id)

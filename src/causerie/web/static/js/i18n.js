@@ -44,7 +44,7 @@ export function language() {
   return lang;
 }
 
-// t('key', {name: 'x'}) fills {name}; a `count` var picks `key_one` / `key_other`.
+// t("some.key", {name: "x"}) fills {name}; a `count` var picks `…_one` / `…_other`.
 export function t(key, vars = {}) {
   let found = key;
   if (typeof vars.count === 'number') {

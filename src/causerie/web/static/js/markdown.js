@@ -21,8 +21,8 @@ const marked = new Marked({
   gfm: true,
   breaks: false,
   renderer: {
-    html({ text }) {
-      return escapeHtml(text);
+    html({ text, block }) {
+      return block ? `<p>${escapeHtml(text.trim())}</p>\n` : escapeHtml(text);
     },
     code({ text, lang }) {
       const language = String(lang || '').trim().split(/\s+/)[0].toLowerCase();

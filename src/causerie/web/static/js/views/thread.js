@@ -1,15 +1,14 @@
 // The message list. Long conversations stay fast: only the newest CHUNK messages are built
 // when a conversation opens, and older ones are built a chunk at a time as the reader
 // scrolls up (the scroll position is kept). Messages are keyed by id, so a new branch or a
-// finished answer rebuilds only what changed. Off-screen messages skip layout and paint
-// (`content-visibility: auto` in chat.css).
+// finished answer rebuilds only what changed.
 
 import { h, perFrame } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
 import { buildMessage, fillAnswer } from './message.js';
 
-const CHUNK = 30;
+const CHUNK = 24;
 const NEAR_TOP = 1200; // px: build older messages before the reader reaches them
 const NEAR_BOTTOM = 80; // px: "at the bottom" for following a streaming answer
 

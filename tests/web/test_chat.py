@@ -1,0 +1,140 @@
+"""A conversation with the real bundled model in the browser: the answer streams in, Esc
+stops it, regenerate and edit make branches that the ‹ n/m › switcher walks, copy, and an
+error shown in place with its Retry button."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.conftest import OpenPage, WebApp
+from tests.web.harness import screenshot
+
+pytestmark = pytest.mark.slow
+
+ANSWER_TIMEOUT = 150_000  # ms: the bundled model on two busy cores
+STREAMING_TEXT = """() => {
+  const m = document.querySelector('.msg--assistant.is-streaming .msg__content');
+  return m !== null && m.textContent.trim().length > %d;
+}"""
+
+
+def set_max_tokens(page: Any, tokens: int) -> None:
+    page.get_by_role("button", name="Conversation settings").click()
+    dialog = page.get_by_role("dialog", name="Conversation settings")
+    dialog.get_by_label("Maximum answer length (tokens)").fill(str(tokens))
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_have_count(0)
+
+
+def wait_until_answered(page: Any) -> Any:
+    expect(page.locator(".msg.is-streaming")).to_have_count(0, timeout=ANSWER_TIMEOUT)
+    expect(page.get_by_role("button", name="Send")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    return page.locator(".msg--assistant").last
+
+
+def test_stream_stop_regenerate_edit_and_branches(open_page: OpenPage, web_app: WebApp) -> None:
+    page = open_page("/")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_app.url)
+    composer = page.get_by_role("textbox", name="Message")
+    expect(composer).to_be_focused()
+    expect(page.get_by_label("Model")).to_have_value("smollm2-135m")
+    set_max_tokens(page, 40)
+
+    # Shift+Enter adds a line, Enter sends
+    composer.fill("Say hello")
+    composer.press("Shift+Enter")
+    composer.press_sequentially("in one short sentence.")
+    assert composer.input_value() == "Say hello\nin one short sentence."
+    expect(page.locator(".msg")).to_have_count(0)
+    composer.press("Enter")
+    expect(composer).to_have_value("")
+
+    # the answer streams in: it has text while it is still being written
+    page.wait_for_function(STREAMING_TEXT % 0, timeout=ANSWER_TIMEOUT)
+    expect(page.get_by_role("button", name="Stop the answer")).to_be_visible()
+    screenshot(page, "04-chat-streaming")
+    answer = wait_until_answered(page)
+    expect(page).to_have_url(re.compile(r"/c/[0-9a-f]{32}$"))
+    expect(answer.locator(".msg__stats")).to_contain_text(re.compile(r"\d+ tokens? · [\d.,]+ tokens/s"))
+    assert answer.locator(".msg__content").inner_text().strip()
+    expect(page.locator(".conv-item.is-active")).to_have_count(1)
+
+    # copy a message
+    page.locator(".msg--user").first.hover()
+    page.locator(".msg--user").first.get_by_role("button", name="Copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == "Say hello\nin one short sentence."
+
+    # Esc stops an answer mid-way; the partial text stays, marked as stopped
+    set_max_tokens(page, 400)
+    composer.fill("Tell me a very long story about a dragon, a knight and a village.")
+    composer.press("Enter")
+    page.wait_for_function(STREAMING_TEXT % 15, timeout=ANSWER_TIMEOUT)
+    page.keyboard.press("Escape")
+    stopped = page.locator(".msg--assistant").last
+    expect(stopped.locator(".msg__note")).to_have_text("Stopped")
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
+    expect(stopped).to_have_attribute("data-status", "interrupted", timeout=10_000)
+    partial = stopped.locator(".msg__content").inner_text()
+    assert len(partial.strip()) > 15
+
+    # regenerate: a second answer beside the stopped one, and the switcher walks them
+    set_max_tokens(page, 24)
+    stopped.hover()
+    stopped.get_by_role("button", name="Regenerate").click()
+    regenerated = wait_until_answered(page)
+    expect(regenerated.locator(".branch__label")).to_have_text("2/2")
+    regenerated.get_by_role("button", name="Previous version").click()
+    first = page.locator(".msg--assistant").last
+    expect(first.locator(".branch__label")).to_have_text("1/2")
+    expect(first.locator(".msg__content")).to_have_text(partial)
+    expect(first.get_by_role("group", name="Version 1 of 2")).to_be_visible()
+    screenshot(page, "05-chat-branches")
+    first.get_by_role("button", name="Next version").click()
+    expect(page.locator(".msg--assistant").last.locator(".branch__label")).to_have_text("2/2")
+
+    # edit the first message: a new branch from the start of the conversation
+    opening = page.locator(".msg--user").first
+    opening.hover()
+    opening.get_by_role("button", name="Edit").click()
+    editor = page.get_by_role("textbox", name="Edit your message")
+    expect(editor).to_have_value("Say hello\nin one short sentence.")
+    editor.fill("Say goodbye in one short sentence.")
+    editor.press("Enter")
+    wait_until_answered(page)
+    expect(page.locator(".msg")).to_have_count(2)
+    opening = page.locator(".msg--user").first
+    expect(opening.locator(".msg__bubble")).to_have_text("Say goodbye in one short sentence.")
+    expect(opening.locator(".branch__label")).to_have_text("2/2")
+    opening.get_by_role("button", name="Previous version").click()
+    expect(page.locator(".msg")).to_have_count(4)
+    expect(page.locator(".msg--user").first.locator(".msg__bubble")).to_have_text(
+        "Say hello\nin one short sentence."
+    )
+    expect(page.locator(".msg--user").first.locator(".branch__label")).to_have_text("1/2")
+
+    # everything is stored: a reload shows the same branch
+    page.reload()
+    expect(page.locator(".msg")).to_have_count(4)
+    expect(page.locator(".msg--assistant").last.locator(".branch__label")).to_have_text("2/2")
+    screenshot(page, "06-chat-light")
+
+
+def test_an_error_is_shown_in_place_with_retry(open_page: OpenPage) -> None:
+    page = open_page("/")
+    composer = page.get_by_role("textbox", name="Message")
+    # far longer than the server's 1,024-token context: the engine refuses it
+    composer.fill("word " * 3000)
+    composer.press("Enter")
+    alert = page.locator(".msg__error").last
+    expect(alert).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(alert).to_have_attribute("role", "alert")
+    retry = alert.get_by_role("button", name="Retry")
+    expect(retry).to_be_visible()
+    screenshot(page, "07-chat-error")
+    retry.click()
+    expect(page.locator(".msg__error").last).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(page.get_by_role("button", name="Send")).to_be_visible()
