@@ -94,6 +94,7 @@ class RunSettings:
     request_timeout: float
     bench_reps: int
     api_key: str
+    wait_idle: float
 
 
 def log(msg: str) -> None:
@@ -106,23 +107,36 @@ def _cpu_times() -> tuple[int, int] | None:
         fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     except (OSError, IndexError):
         return None
-    values = [int(v) for v in fields]
-    return values[3] + values[4], sum(values)  # idle + iowait
+    values = [int(v) for v in fields[:8]]  # user..steal (guest is already in user)
+    return values[3] + values[4], sum(values)  # idle + iowait, total
 
 
-def check_idle(what: str, window: float = 1.0) -> float | None:
-    """Sample CPU use over ``window`` seconds while none of our systems runs.
+BUSY_LIMIT = 0.25  # share of all CPUs used by other work that we call "busy"
 
-    Other work on the machine (tests, compiles) skews every figure here, so
-    warn when the CPUs are already busy.  Returns the busy fraction.
-    """
+
+def cpu_busy(window: float = 1.0) -> float | None:
+    """Share of all CPUs busy over ``window`` seconds (None without /proc/stat)."""
     before = _cpu_times()
     time.sleep(window)
     after = _cpu_times()
     if before is None or after is None or after[1] <= before[1]:
         return None
-    busy = 1.0 - (after[0] - before[0]) / (after[1] - before[1])
-    if busy > 0.25:
+    return 1.0 - (after[0] - before[0]) / (after[1] - before[1])
+
+
+def check_idle(what: str, wait: float = 0.0) -> float | None:
+    """Measure CPU use while none of our systems runs; wait up to ``wait`` s for quiet.
+
+    Other work on the machine (tests, compiles) skews every figure here, so
+    warn when the CPUs are already busy.  Returns the last busy fraction.
+    """
+    deadline = time.monotonic() + wait
+    busy = cpu_busy()
+    if busy is not None and busy > BUSY_LIMIT and wait > 0:
+        log(f"CPUs {busy:.0%} busy before {what}; waiting up to {wait:.0f}s for quiet")
+        while busy is not None and busy > BUSY_LIMIT and time.monotonic() < deadline:
+            busy = cpu_busy(2.0)
+    if busy is not None and busy > BUSY_LIMIT:
         log(
             f"WARNING: CPUs {busy:.0%} busy with other work before {what}; "
             "the figures will be noisy"
@@ -300,17 +314,21 @@ def _run_system(name: str, template: str, settings: RunSettings, data_dir: Path)
     logs = RESULTS / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
-    entry["cpu_busy_before"] = check_idle(name)
+    entry["cpu_busy_before"] = check_idle(name, settings.wait_idle)
     log(f"starting {name}: {shlex.join(shown)}")
-    with log_path.open("wb") as log_fh:
-        proc = subprocess.Popen(
-            argv,
-            stdout=log_fh,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=ROOT,
-        )
+    try:
+        with log_path.open("wb") as log_fh:
+            proc = subprocess.Popen(
+                argv,
+                stdout=log_fh,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=ROOT,
+            )
+    except OSError as exc:
+        log(f"SKIP {name}: cannot start: {exc}")
+        return {**entry, "status": "skipped", "reason": f"cannot start: {exc}"}
     try:
         t0 = time.monotonic()
         err = wait_ready(proc, port, settings.startup_timeout)
@@ -374,27 +392,8 @@ def run_batched_bench(settings: RunSettings, batch: int = 8) -> dict[str, Any] |
         log("llama-batched-bench not built; skipping (run bench/anchors.sh)")
         return None
     ctx = batch * (128 + 128) + 256
-    argv = [
-        str(exe),
-        "-m",
-        str(settings.model_path),
-        "-c",
-        str(ctx),
-        "-b",
-        "2048",
-        "-ub",
-        "512",
-    ]
-    argv += [
-        "-npp",
-        "128",
-        "-ntg",
-        "128",
-        "-npl",
-        f"1,{batch}",
-        "-t",
-        str(settings.threads),
-    ]
+    options = f"-c {ctx} -b 2048 -ub 512 -npp 128 -ntg 128 -npl 1,{batch} -t {settings.threads}"
+    argv = [str(exe), "-m", str(settings.model_path), *options.split()]
     argv += ["--output-format", "jsonl"]
     log(f"running {shlex.join(argv)}")
     try:
@@ -607,6 +606,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Bearer key sent to every system (default: a random one per run, "
         "handed to causerie via {api_key})",
     )
+    p.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each system, wait up to this long for other CPU work to stop",
+    )
     p.add_argument("--startup-timeout", type=float, default=300.0)
     p.add_argument("--request-timeout", type=float, default=300.0)
     p.add_argument("--no-llama-bench", action="store_true", help="skip llama-bench/batched-bench")
@@ -647,6 +653,7 @@ def main(argv: list[str] | None = None) -> int:
         request_timeout=args.request_timeout,
         bench_reps=1 if args.quick else 3,
         api_key=args.api_key or f"bench-{secrets.token_urlsafe(16)}",
+        wait_idle=args.wait_idle,
     )
     templates = {
         "causerie": args.causerie_cmd,
@@ -666,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
 
     llama_bench = batched = None
     if not args.no_llama_bench:
-        check_idle("llama-bench")
+        check_idle("llama-bench", settings.wait_idle)
         monitor = ForeignCpu()
         llama_bench = run_llama_bench(settings)
         batched = run_batched_bench(settings, batch=8)
@@ -688,11 +695,14 @@ def main(argv: list[str] | None = None) -> int:
         f"model {settings.model_path.name}, max_tokens {settings.max_tokens}, temperature 0, "
         f"{settings.num_prompts} prompts/level, {settings.threads} threads, {parallel} slots"
     )
-    print(table)
-    if not with_ratios:
-        print("(ratios omitted: need causerie and at least one anchor to have run)")
-    else:
+    if not columns:
+        print("no system ran, nothing to compare")
+    elif with_ratios:
+        print(table)
         print("(ratio > 1: Causerie higher; better for throughput, worse for latency)")
+    else:
+        print(table)
+        print("(ratios omitted: need causerie and at least one anchor to have run)")
     for name in systems:
         if results[name].get("status") != "ok":
             print(f"{name}: {results[name]['status']} - {results[name].get('reason')}")

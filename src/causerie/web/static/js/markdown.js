@@ -54,7 +54,9 @@ const PURIFY = {
     'xlink:href', 'autofocus', 'tabindex',
   ],
   ALLOW_DATA_ATTR: false,
-  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
+  // http(s) and mailto links, or values with no scheme at all (javascript:, data: and the
+  // rest are refused; data: images are let through by DOMPurify for <img> only)
+  ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto):|[^a-z]|[a-z+.-]+(?:[^a-z+.\-:]|$))/i,
 };
 
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
