@@ -538,6 +538,10 @@ def build_rows(
         share = systems[name].get("foreign_cpu_share")
         foreign[name] = None if share is None else 100.0 * share
     rows.append(("other processes' CPU use during run (%)", foreign))
+    bare = next((b for b in (llama_bench, batched) if b and "foreign_cpu_share" in b), None)
+    if bare is not None and bare["foreign_cpu_share"] is not None:
+        share = 100.0 * bare["foreign_cpu_share"]
+        rows.append(("other processes' CPU use during llama-bench (%)", {"llama-server": share}))
     return rows
 
 

@@ -86,7 +86,9 @@ def test_every_module_import_resolves() -> None:
         if "vendor" in path.parts:
             continue
         for spec in IMPORT.findall(path.read_text(encoding="utf-8")):
-            target = (STATIC / spec.removeprefix("/static/")) if spec.startswith("/") else (
-                path.parent / spec
+            target = (
+                (STATIC / spec.removeprefix("/static/"))
+                if spec.startswith("/")
+                else (path.parent / spec)
             )
             assert Path(target).resolve().is_file(), f"{path.name} imports {spec}"

@@ -59,7 +59,9 @@ def test_stream_stop_regenerate_edit_and_branches(open_page: OpenPage, web_app: 
     screenshot(page, "04-chat-streaming")
     answer = wait_until_answered(page)
     expect(page).to_have_url(re.compile(r"/c/[0-9a-f]{32}$"))
-    expect(answer.locator(".msg__stats")).to_contain_text(re.compile(r"\d+ tokens? · [\d.,]+ tokens/s"))
+    expect(answer.locator(".msg__stats")).to_contain_text(
+        re.compile(r"\d+ tokens? · [\d.,]+ tokens/s")
+    )
     assert answer.locator(".msg__content").inner_text().strip()
     expect(page.locator(".conv-item.is-active")).to_have_count(1)
 

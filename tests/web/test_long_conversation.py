@@ -93,7 +93,9 @@ def test_a_thousand_messages_open_under_a_second_and_scroll(
     frames = page.evaluate(SCROLL_TO_TOP % MESSAGES)
     frames.sort()
     p95 = frames[int(len(frames) * 0.95)]
-    print(f"scrolling: {len(frames)} frames, median {statistics.median(frames):.1f} ms, p95 {p95:.1f} ms, worst {frames[-1]:.1f} ms")
+    print(
+        f"scrolling: {len(frames)} frames, median {statistics.median(frames):.1f} ms, p95 {p95:.1f} ms, worst {frames[-1]:.1f} ms"
+    )
     expect(page.locator(".thread .msg")).to_have_count(MESSAGES)
     expect(page.locator(".thread .msg").first).to_contain_text("Question 0:")
     assert statistics.median(frames) < 34, "scrolling should keep about 30 frames a second"

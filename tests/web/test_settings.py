@@ -36,7 +36,11 @@ def add(a: int, b: int) -> int:
 
 def register(web_app: WebApp, email: str) -> None:
     client = web_app.client()
-    response = client.send("POST", "/api/admin/users", json={"email": email, "password": PASSWORD, "name": email.split("@")[0].title()})
+    response = client.send(
+        "POST",
+        "/api/admin/users",
+        json={"email": email, "password": PASSWORD, "name": email.split("@")[0].title()},
+    )
     assert response.status_code == 201, response.text
 
 
@@ -45,7 +49,9 @@ def test_language_follows_the_browser_then_the_choice(open_page: OpenPage, web_a
     page = open_page("/", email="claire@example.com", locale="fr-FR")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("button", name="Nouvelle discussion").first).to_be_visible()
-    expect(page.get_by_role("textbox", name="Message")).to_have_attribute("placeholder", "Écrire à Causerie")
+    expect(page.get_by_role("textbox", name="Message")).to_have_attribute(
+        "placeholder", "Écrire à Causerie"
+    )
 
     page.locator(".account").click()
     page.get_by_role("menuitem", name="Paramètres").click()
@@ -63,7 +69,12 @@ def test_language_follows_the_browser_then_the_choice(open_page: OpenPage, web_a
 def test_french_dark_theme_instructions_and_keys(open_page: OpenPage, web_app: WebApp) -> None:
     register(web_app, "denis@example.com")
     client = web_app.client("denis@example.com")
-    seed_conversation(web_app.db_url, client.user["id"], "Markdown tour", [("user", "Show me markdown"), ("assistant", SAMPLE)])
+    seed_conversation(
+        web_app.db_url,
+        client.user["id"],
+        "Markdown tour",
+        [("user", "Show me markdown"), ("assistant", SAMPLE)],
+    )
     page = open_page("/", email="denis@example.com", color_scheme="light")
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_app.url)
     page.locator(".conv-item", has_text="Markdown tour").get_by_role("link").click()
@@ -105,13 +116,19 @@ def test_french_dark_theme_instructions_and_keys(open_page: OpenPage, web_app: W
     secret = dialog.locator(".key-reveal__secret")
     expect(secret).to_have_text(re.compile(r"\S{20,}"))
     key = secret.inner_text()
-    assert client.http.get("/api/keys", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert (
+        client.http.get("/api/keys", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    )
     expect(dialog.locator(".key-row", has_text="script")).to_be_visible()
     screenshot(page, "17-api-keys-dark-fr")
     dialog.get_by_role("button", name="Révoquer script").click()
-    page.get_by_role("dialog", name="Révoquer cette clé ?").get_by_role("button", name="Révoquer").click()
+    page.get_by_role("dialog", name="Révoquer cette clé ?").get_by_role(
+        "button", name="Révoquer"
+    ).click()
     expect(dialog.locator(".key-row", has_text="script")).to_have_count(0)
-    assert client.http.get("/api/keys", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    assert (
+        client.http.get("/api/keys", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    )
     dialog.get_by_role("button", name="Fermer").click()
 
     # all of it is the account's: a reload keeps French, dark and the instructions

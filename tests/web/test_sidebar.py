@@ -19,16 +19,44 @@ pytestmark = pytest.mark.slow
 def test_group_rename_pin_search_and_delete(open_page: OpenPage, web_app: WebApp) -> None:
     now = datetime.now(UTC)
     user = web_app.admin_id
-    seed_conversation(web_app.db_url, user, "Trip to Lisbon", [("user", "Plan a trip"), ("assistant", "Day one: the tram 28.")], updated_at=now - timedelta(days=1))
-    seed_conversation(web_app.db_url, user, "Sourdough", [("user", "Bread tips?"), ("assistant", "Feed the starter twice a day.")], updated_at=now - timedelta(days=12))
-    seed_conversation(web_app.db_url, user, "Old notes", [("user", "Hello"), ("assistant", "Hi!")], updated_at=now - timedelta(days=120))
-    target, _ = seed_conversation(web_app.db_url, user, "Quantum basics", [("user", "Explain qubits with an aardvark"), ("assistant", "A **qubit** is like an aardvark in two burrows at once.")])
+    seed_conversation(
+        web_app.db_url,
+        user,
+        "Trip to Lisbon",
+        [("user", "Plan a trip"), ("assistant", "Day one: the tram 28.")],
+        updated_at=now - timedelta(days=1),
+    )
+    seed_conversation(
+        web_app.db_url,
+        user,
+        "Sourdough",
+        [("user", "Bread tips?"), ("assistant", "Feed the starter twice a day.")],
+        updated_at=now - timedelta(days=12),
+    )
+    seed_conversation(
+        web_app.db_url,
+        user,
+        "Old notes",
+        [("user", "Hello"), ("assistant", "Hi!")],
+        updated_at=now - timedelta(days=120),
+    )
+    target, _ = seed_conversation(
+        web_app.db_url,
+        user,
+        "Quantum basics",
+        [
+            ("user", "Explain qubits with an aardvark"),
+            ("assistant", "A **qubit** is like an aardvark in two burrows at once."),
+        ],
+    )
 
     page = open_page("/")
     sidebar = page.get_by_role("complementary", name="Sidebar")
     for heading in ("Today", "Yesterday", "Previous 30 days"):
         expect(sidebar.get_by_role("heading", name=heading)).to_be_visible()
-    expect(sidebar.get_by_role("heading", name=re.compile(r"\d{4}$")).first).to_be_visible()  # a month
+    expect(
+        sidebar.get_by_role("heading", name=re.compile(r"\d{4}$")).first
+    ).to_be_visible()  # a month
     screenshot(page, "10-sidebar")
 
     # rename from the item's menu

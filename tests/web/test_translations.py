@@ -52,11 +52,16 @@ def test_every_key_the_code_asks_for_exists() -> None:
 
 
 # keys the code builds from a variable: `auth.${mode}.title`, `settings.theme.${value}`…
-BUILT_KEYS = [
-    f"auth.{mode}.{part}" for mode in ("setup", "login", "signup") for part in ("title", "lead", "submit")
-] + [f"admin.roles.{r}" for r in ("user", "admin")] + [
-    f"settings.tabs.{tab}" for tab in ("general", "personalisation", "keys", "account")
-] + [f"settings.theme.{theme}" for theme in ("system", "light", "dark")]
+BUILT_KEYS = (
+    [
+        f"auth.{mode}.{part}"
+        for mode in ("setup", "login", "signup")
+        for part in ("title", "lead", "submit")
+    ]
+    + [f"admin.roles.{r}" for r in ("user", "admin")]
+    + [f"settings.tabs.{tab}" for tab in ("general", "personalisation", "keys", "account")]
+    + [f"settings.theme.{theme}" for theme in ("system", "light", "dark")]
+)
 
 
 def test_keys_built_from_variables_exist() -> None:

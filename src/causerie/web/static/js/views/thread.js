@@ -95,7 +95,7 @@ export class ThreadView {
 
   renderStreaming(id, text) {
     const known = this.nodes.get(id);
-    if (!known) return;
+    if (!known || id !== this.ctx.streamingId) return; // a late frame after the answer ended
     const follow = this.atBottom();
     const content = known.el.querySelector('.msg__content');
     if (content) fillAnswer(content, text, true);
