@@ -46,14 +46,18 @@ class Server:
 
 
 def start_server(
-    data_dir: Path, *args: str, api_key: str | None = None, timeout: float = 60
+    data_dir: Path,
+    *args: str,
+    api_key: str | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> Server:
     """Run `causerie serve` and wait for its 'ready' line."""
     port = free_port()
     cmd = [CAUSERIE, "serve", "--port", str(port), "--data-dir", str(data_dir), *args]
     if api_key:
         cmd += ["--api-key", api_key]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
