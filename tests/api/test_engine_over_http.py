@@ -4,6 +4,7 @@ with Retry-After."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -75,10 +76,8 @@ def test_non_streaming_disconnect_frees_the_slot(one_slot: Server) -> None:
 
 def test_full_queue_is_503_with_retry_after(one_slot: Server) -> None:
     def long_stream() -> None:
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             httpx.post(one_slot.v1 + "/chat/completions", json=LONG, headers=headers(), timeout=3)
-        except httpx.HTTPError:
-            pass
 
     running = threading.Thread(target=long_stream)
     running.start()
