@@ -3,17 +3,29 @@ sends the CSRF token like the UI does, and fresh databases on either backend."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
+from causerie.api.app import create_app
+from causerie.api.metrics import Metrics
+from causerie.core.settings import Settings
+from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine
+from causerie.engine.models import bundled_model_path, inspect_model
+from causerie.store.db import Database
+from tests.conftest import free_port
 from tests.support.postgres import PostgresUnavailable, in_ci, shared_cluster
 
 PASSWORD = "correct horse battery staple"
+SERVER_KEY = "server-key-for-tests"
 
 
 @contextmanager
@@ -68,3 +80,40 @@ class Browser:
     @property
     def cookie(self) -> str | None:
         return self.http.cookies.get("causerie_session")
+
+
+@dataclass
+class LiveApp:
+    url: str
+    db_url: str
+
+    @property
+    def v1(self) -> str:
+        return self.url + "/v1"
+
+
+@contextmanager
+def live_app(backend: str, folder: Path, **settings: Any) -> Iterator[LiveApp]:
+    """`create_app` with the real bundled model and a fresh database, served by uvicorn
+    on a free loopback port from a thread."""
+    with fresh_database(backend, folder) as db_url:
+        spec = inspect_model(bundled_model_path(), bundled=True)
+        engine = LlamaCppEngine(spec, EngineOptions(ctx_size=512, parallel=2, threads=2))
+        config = Settings(data_dir=folder, api_key=SERVER_KEY, **settings)  # type: ignore[arg-type]
+        app = create_app(config, engine, Metrics(), Database(db_url))
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        try:
+            yield LiveApp(f"http://127.0.0.1:{port}", db_url)
+        finally:
+            server.should_exit = True
+            thread.join(30)

@@ -44,6 +44,7 @@ def test_app_pages_answer_the_index_with_the_policy(client: TestClient, path: st
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-cache"
     assert '<script type="module" src="/static/js/main.js">' in response.text
 
 

@@ -22,7 +22,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def index() -> FileResponse:
-    return FileResponse(INDEX, media_type="text/html; charset=utf-8")
+    return FileResponse(
+        INDEX, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"}
+    )
 
 
 for _page in PAGES:
