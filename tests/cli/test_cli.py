@@ -120,3 +120,29 @@ def test_chat_reports_a_dead_server_in_one_line(tmp_path: Path) -> None:
     result = causerie("chat", "--url", f"http://127.0.0.1:{free_port()}", stdin="hi\n")
     assert result.returncode == 0
     assert "(error:" in result.stdout and "Traceback" not in result.stdout + result.stderr
+
+
+def test_db_upgrade_and_create_admin(tmp_path: Path) -> None:
+    first = causerie("db", "upgrade", "--data-dir", str(tmp_path))
+    assert first.returncode == 0 and "upgraded" in first.stdout, first.stderr
+    again = causerie("db", "upgrade", "--data-dir", str(tmp_path))
+    assert again.returncode == 0 and "already at revision" in again.stdout
+    made = causerie(
+        "users", "create-admin", "root@example.org", "--password-stdin", "--data-dir", str(tmp_path),
+        stdin="a long enough password\n",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    twice = causerie(
+        "users", "create-admin", "root@example.org", "--password-stdin", "--data-dir", str(tmp_path),
+        stdin="a long enough password\n",
+    )  # fmt: skip
+    assert twice.returncode == 1 and len(twice.stderr.strip().splitlines()) == 1
+    server = start_server(tmp_path, "--ctx-size", "256", "--parallel", "1")
+    try:
+        login = httpx.post(
+            server.url + "/api/auth/login",
+            json={"email": "root@example.org", "password": "a long enough password"},
+        )
+        assert login.status_code == 200 and login.json()["user"]["role"] == "admin"
+    finally:
+        stop_server(server)
