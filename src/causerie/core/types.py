@@ -14,10 +14,46 @@ FinishReason = Literal["stop", "length", "cancelled", "error"]
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function call the assistant asked for; `arguments` is JSON text (an object)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A function the model may call; `parameters` is the JSON text of a JSON Schema."""
+
+    name: str
+    description: str = ""
+    parameters: str = '{"type": "object", "properties": {}}'
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
+    """One chat turn. An assistant turn may carry `tool_calls`; a `tool` turn answers the
+    call named by `tool_call_id`."""
+
     role: Role
     content: str
     name: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """Constrains generated text during sampling: between `min_count` and `max_count` JSON
+    values that validate against `schema` (JSON text of a JSON Schema), each written as
+    `prefix + value + suffix`, separated by newlines. Engines enforce it with a grammar."""
+
+    schema: str
+    prefix: str = ""
+    suffix: str = ""
+    min_count: int = 1
+    max_count: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +75,22 @@ class SamplingParams:
     logprobs: bool = False
     top_logprobs: int = 0
     ignore_eos: bool = False
+    output_format: OutputFormat | None = None
+    grammar: str | None = None  # raw GBNF (llama.cpp engines only); wins over output_format
 
 
 @dataclass(frozen=True, slots=True)
 class GenerationRequest:
     """One generation: either chat `messages` (rendered with the model's template) or a
-    raw `prompt`. `model` is the id the client asked for (empty: the default model)."""
+    raw `prompt`. `model` is the id the client asked for (empty: the default model).
+    `tools` are shown to the model with the chat messages (see engine/toolprompt.py)."""
 
     model: str
     params: SamplingParams
     messages: tuple[Message, ...] | None = None
     prompt: str | None = None
     request_id: str = ""
+    tools: tuple[ToolSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """Chat templates: the model's own `tokenizer.chat_template`, rendered in Jinja's immutable
 sandbox (a model file is untrusted input). Models without a template get ChatML.
+Templates that do not render `tools` get the generic tool format of `toolprompt`.
 
 Templates are compiled once per model; a template that fails to compile or render raises
 `InvalidRequestError` for that request, never crashes the server.
@@ -15,7 +16,8 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from causerie.core.errors import InvalidRequestError, ModelLoadError
-from causerie.core.types import Message
+from causerie.core.types import Message, ToolCall, ToolSpec
+from causerie.engine.toolprompt import generic_messages, json_value, tool_dict
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -33,6 +35,11 @@ def _strftime_now(fmt: str) -> str:
     return datetime.now().strftime(fmt)
 
 
+def _call_dict(call: ToolCall) -> dict[str, Any]:
+    function = {"name": call.name, "arguments": json_value(call.arguments)}
+    return {"id": call.id, "type": "function", "function": function}
+
+
 class ChatTemplate:
     """A compiled chat template with the special tokens it may refer to."""
 
@@ -48,19 +55,41 @@ class ChatTemplate:
             raise ModelLoadError(f"the model's chat template does not compile: {exc}") from exc
         self.bos_token, self.eos_token = bos_token, eos_token
 
-    def render(self, messages: Sequence[Message], *, add_generation_prompt: bool = True) -> str:
+    @property
+    def knows_tools(self) -> bool:
+        """Whether the template renders `tools` itself (else: the generic format)."""
+        return "tools" in self.source
+
+    def render(
+        self,
+        messages: Sequence[Message],
+        *,
+        add_generation_prompt: bool = True,
+        tools: Sequence[ToolSpec] = (),
+    ) -> str:
+        native = self.knows_tools
+        if not native and (tools or any(m.tool_calls or m.role == "tool" for m in messages)):
+            messages = generic_messages(messages, tools)
         payload: list[dict[str, Any]] = []
         for message in messages:
             item: dict[str, Any] = {"role": message.role, "content": message.content}
             if message.name:
                 item["name"] = message.name
+            if message.tool_calls:
+                item["tool_calls"] = [_call_dict(c) for c in message.tool_calls]
+            if message.tool_call_id:
+                item["tool_call_id"] = message.tool_call_id
             payload.append(item)
+        extra: dict[str, Any] = {}
+        if native and tools:
+            extra["tools"] = [{"type": "function", "function": tool_dict(t)} for t in tools]
         try:
             return self._template.render(
                 messages=payload,
                 add_generation_prompt=add_generation_prompt,
                 bos_token=self.bos_token,
                 eos_token=self.eos_token,
+                **extra,
             )
         except jinja2.TemplateError as exc:
             raise InvalidRequestError(

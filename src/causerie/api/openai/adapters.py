@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 
 from causerie.api.openai.protocol import (
     ChatCompletionRequest,
@@ -22,12 +23,14 @@ from causerie.api.openai.protocol import (
     UsageOut,
     _SamplingFields,
 )
+from causerie.api.openai.structured import output_format, tool_plan
 from causerie.core.errors import InvalidRequestError, UnsupportedParameterError
 from causerie.core.types import (
     GenerationRequest,
     Message,
     SamplingParams,
     TokenLogprob,
+    ToolCall,
     Usage,
 )
 
@@ -99,23 +102,45 @@ def _content(message: ChatMessageIn, index: int) -> str:
     return "".join(part.text for part in message.content)
 
 
-def chat_request(body: ChatCompletionRequest, request_id: str) -> GenerationRequest:
-    if body.tools:
-        raise UnsupportedParameterError("tools are not supported yet", param="tools")
-    if body.response_format and body.response_format.get("type") not in (None, "text"):
-        raise UnsupportedParameterError(
-            "response_format other than text is not supported yet", param="response_format"
+def _message(message: ChatMessageIn, index: int) -> Message:
+    if message.role == "tool" and not message.tool_call_id:
+        raise InvalidRequestError(
+            f"messages[{index}]: a tool message needs tool_call_id", param="messages"
         )
+    calls = tuple(
+        ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments)
+        for c in message.tool_calls or ()
+    )
+    return Message(
+        role=message.role,
+        content=_content(message, index),
+        name=message.name,
+        tool_calls=calls if message.role == "assistant" else (),
+        tool_call_id=message.tool_call_id if message.role == "tool" else None,
+    )
+
+
+def chat_request(body: ChatCompletionRequest, request_id: str) -> GenerationRequest:
     if body.top_logprobs and not body.logprobs:
         raise InvalidRequestError("top_logprobs needs logprobs=true", param="top_logprobs")
-    messages = tuple(
-        Message(role=m.role, content=_content(m, i), name=m.name)
-        for i, m in enumerate(body.messages)
-    )
+    messages = tuple(_message(m, i) for i, m in enumerate(body.messages))
     max_tokens = body.max_completion_tokens or body.max_tokens
     params = _sampling(body, max_tokens, body.logprobs, body.top_logprobs or 0)
+    tools, tool_format = tool_plan(body)
+    response_format = output_format(body.response_format)
+    if tools and response_format is not None:
+        raise UnsupportedParameterError(
+            "response_format json_object/json_schema cannot be combined with tools; "
+            "use tool_choice 'none' or drop response_format",
+            param="response_format",
+        )
+    if tools and body.logprobs:
+        raise UnsupportedParameterError("logprobs cannot be combined with tools", param="logprobs")
+    fmt = tool_format or response_format
+    if fmt is not None:
+        params = replace(params, output_format=fmt)
     return GenerationRequest(
-        model=body.model, params=params, messages=messages, request_id=request_id
+        model=body.model, params=params, messages=messages, request_id=request_id, tools=tools
     )
 
 

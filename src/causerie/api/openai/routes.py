@@ -28,8 +28,10 @@ from causerie.api.openai.protocol import (
     ModelCard,
     ModelList,
 )
+from causerie.api.openai.toolstream import tool_calls_out, tool_deltas
 from causerie.api.security import api_caller
 from causerie.api.sse import sse, sse_response, unless_disconnected
+from causerie.chat.toolcalls import ToolCallStream, parse_tool_calls
 from causerie.core.errors import EngineError, ModelNotFoundError
 from causerie.core.types import StreamEvent, TokenLogprob
 from causerie.engine.base import Engine, EventStream
@@ -83,23 +85,32 @@ async def chat_completions(
     body: ChatCompletionRequest, request: Request, engine: EngineDep
 ) -> ChatCompletion | StreamingResponse:
     rid = ad.new_id("chatcmpl")
-    stream = await engine.submit(ad.chat_request(body, rid))
+    gen = ad.chat_request(body, rid)
+    stream = await engine.submit(gen)
     model, created = body.model, ad.now()
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)
-        return sse_response(_chat_frames(stream, rid, model, created, usage))
+        calls = ToolCallStream() if gen.tools else None
+        return sse_response(_chat_frames(stream, rid, model, created, usage, calls))
     text, logprobs, last = await unless_disconnected(request, _collect(stream))
     if last.finish_reason == "error":
         raise EngineError(last.error or "the engine failed")
+    message = AssistantMessage(content=text)
+    finish = _finish(last)
+    if gen.tools:
+        content, found = parse_tool_calls(text)
+        if found:
+            message = AssistantMessage(content=content or None, tool_calls=tool_calls_out(found))
+            finish = "tool_calls" if finish == "stop" else finish
     return ChatCompletion(
         id=rid,
         created=created,
         model=model,
         choices=[
             ChatChoice(
-                message=AssistantMessage(content=text),
+                message=message,
                 logprobs=ad.chat_logprobs(logprobs) if body.logprobs else None,
-                finish_reason=_finish(last),
+                finish_reason=finish,
             )
         ],
         usage=ad.usage_out(last.usage),
@@ -107,7 +118,12 @@ async def chat_completions(
 
 
 async def _chat_frames(
-    stream: EventStream, rid: str, model: str, created: int, include_usage: bool
+    stream: EventStream,
+    rid: str,
+    model: str,
+    created: int,
+    include_usage: bool,
+    calls: ToolCallStream | None = None,
 ) -> AsyncIterator[str]:
     def chunk(
         delta: ChatDelta, finish: str | None = None, lps: list[TokenLogprob] | None = None
@@ -124,10 +140,16 @@ async def _chat_frames(
             if event.finish_reason == "error":
                 yield sse(envelope(event.error or "the engine failed", "server_error"))
                 break
-            if event.text or event.logprobs:
+            if calls is not None:
+                for delta in tool_deltas(calls, event.text, event.finish_reason is not None):
+                    yield chunk(delta)
+            elif event.text or event.logprobs:
                 yield chunk(ChatDelta(content=event.text), lps=list(event.logprobs))
             if event.finish_reason is not None:
-                yield chunk(ChatDelta(), finish=_finish(event))
+                finish = _finish(event)
+                if calls is not None and calls.calls and finish == "stop":
+                    finish = "tool_calls"
+                yield chunk(ChatDelta(), finish=finish)
                 if include_usage:
                     final = ChatCompletionChunk(
                         id=rid, created=created, model=model, choices=[],

@@ -1,8 +1,9 @@
 """`LlamaCppEngine`: the asyncio face of the decode thread, implementing `Engine`.
 
-`submit` renders the chat template, tokenizes, checks the context and the queue bound, and
-hands a `Sequence` to the scheduler; events come back through an asyncio queue. Closing
-the returned stream cancels the request; the decode thread frees its slot at its next step.
+`submit` renders the chat template, tokenizes, checks the context and the queue bound,
+compiles any output grammar (a bad one is a 400 here) and hands a `Sequence` to the
+scheduler; events come back through an asyncio queue. Closing the returned stream cancels
+the request; the decode thread frees its slot at its next step.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from causerie.core.errors import (
     ContextLengthExceededError,
     EngineError,
     EngineOverloadedError,
+    InvalidRequestError,
     ModelNotFoundError,
 )
 from causerie.core.types import GenerationRequest, ModelInfo, StreamEvent
+from causerie.engine.llamacpp.grammars import CompiledGrammar, grammar_text
 from causerie.engine.llamacpp.model import LlamaRuntime, RuntimeConfig
 from causerie.engine.llamacpp.scheduler import Observer, Scheduler
 from causerie.engine.llamacpp.sequence import Sequence
@@ -136,7 +139,7 @@ class LlamaCppEngine:
     def tokenize_request(self, request: GenerationRequest) -> list[int]:
         runtime = self._require_runtime()
         if request.messages is not None:
-            text = self._template.render(request.messages)
+            text = self._template.render(request.messages, tools=request.tools)
             return runtime.tokenize(text, add_special=runtime.add_bos, parse_special=True)
         return runtime.tokenize(
             request.prompt or "", add_special=runtime.add_bos, parse_special=True
@@ -175,9 +178,20 @@ class LlamaCppEngine:
             max_tokens=wanted if wanted is not None else ctx - len(prompt),
             loop=asyncio.get_running_loop(),
             queue=asyncio.Queue(),
+            grammar=self._grammar(request),
         )
         scheduler.submit(seq)
         return _Stream(seq, scheduler)
+
+    def _grammar(self, request: GenerationRequest) -> CompiledGrammar | None:
+        text = grammar_text(request.params)
+        if not text:
+            return None
+        if request.params.ignore_eos:
+            raise InvalidRequestError(
+                "ignore_eos cannot be combined with a constrained output", param="ignore_eos"
+            )
+        return CompiledGrammar(self._require_runtime().vocab, text)
 
     def _require_runtime(self) -> LlamaRuntime:
         if self._runtime is None:

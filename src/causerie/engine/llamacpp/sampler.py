@@ -1,5 +1,7 @@
 """Per-request sampler chains built from `SamplingParams` with llama.cpp's samplers, and
-OpenAI-style logprobs computed from the raw logits."""
+OpenAI-style logprobs computed from the raw logits. A compiled grammar, when the request
+has one, is applied before the chain (see `_Constrained`); requests without one keep the
+single `llama_sampler_sample` call per token."""
 
 from __future__ import annotations
 
@@ -18,9 +20,14 @@ PENALTY_LAST_N = 256
 class Sampler:
     """Owns one llama.cpp sampler chain; `sample` picks and accepts the next token."""
 
-    def __init__(self, params: SamplingParams, n_vocab: int, banned: list[int]) -> None:
+    def __init__(
+        self, params: SamplingParams, n_vocab: int, banned: list[int], grammar: Any = None
+    ) -> None:
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         self.chain = chain
+        self.grammar: Any = grammar or None
+        if self.grammar is not None:
+            self._constrained = _Constrained(n_vocab)
         biases = [(tok, bias) for tok, bias in params.logit_bias if 0 <= tok < n_vocab]
         biases += [(tok, float("-inf")) for tok in banned]
         if biases:
@@ -54,12 +61,59 @@ class Sampler:
         lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_dist(seed & 0xFFFFFFFF))
 
     def sample(self, ctx: Any, index: int) -> int:
-        return int(lc.llama_sampler_sample(self.chain, ctx, index))
+        if self.grammar is None:
+            return int(lc.llama_sampler_sample(self.chain, ctx, index))
+        return self._constrained.sample(self.chain, self.grammar, ctx, index)
 
     def free(self) -> None:
         if self.chain:
             lc.llama_sampler_free(self.chain)
             self.chain = None
+        if self.grammar is not None:
+            lc.llama_sampler_free(self.grammar)
+            self.grammar = None
+
+
+class _Constrained:
+    """Grammar-constrained sampling as llama.cpp's common sampler does it: sample freely,
+    check the one token against the grammar, and only when it is rejected apply the
+    grammar to the whole vocabulary (first) and sample again. Most tokens cost one check."""
+
+    def __init__(self, n_vocab: int) -> None:
+        self.n_vocab = n_vocab
+        self.data = (lc.llama_token_data * n_vocab)()
+        self.view = np.ctypeslib.as_array(self.data)
+        self.view["id"] = np.arange(n_vocab, dtype=np.int32)
+        self.one = (lc.llama_token_data * 1)()
+        self.array = lc.llama_token_data_array(data=self.data, size=n_vocab, selected=-1)
+        self.single = lc.llama_token_data_array(data=self.one, size=1, selected=-1)
+
+    def _candidates(self, ctx: Any, index: int) -> Any:
+        logits = np.ctypeslib.as_array(
+            ctypes.cast(lc.llama_get_logits_ith(ctx, index), ctypes.POINTER(ctypes.c_float)),
+            shape=(self.n_vocab,),
+        )
+        self.view["id"] = np.arange(self.n_vocab, dtype=np.int32)
+        self.view["logit"] = logits
+        self.view["p"] = 0.0
+        self.array.size, self.array.selected, self.array.sorted = self.n_vocab, -1, False
+        return ctypes.byref(self.array)
+
+    def sample(self, chain: Any, grammar: Any, ctx: Any, index: int) -> int:
+        ref = self._candidates(ctx, index)
+        lc.llama_sampler_apply(chain, ref)
+        token = int(self.data[self.array.selected].id)
+        self.one[0] = lc.llama_token_data(id=token, logit=1.0, p=0.0)
+        self.single.size, self.single.selected, self.single.sorted = 1, -1, False
+        lc.llama_sampler_apply(grammar, ctypes.byref(self.single))
+        if not np.isfinite(self.one[0].logit):
+            ref = self._candidates(ctx, index)
+            lc.llama_sampler_apply(grammar, ref)
+            lc.llama_sampler_apply(chain, ref)
+            token = int(self.data[self.array.selected].id)
+        lc.llama_sampler_accept(grammar, token)
+        lc.llama_sampler_accept(chain, token)
+        return token
 
 
 def logprobs_of(

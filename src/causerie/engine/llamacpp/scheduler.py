@@ -143,7 +143,8 @@ class Scheduler:
             slot.busy, seq.slot, seq.cached = seq, slot, reuse
             touch(slot)
             banned = self._eog if seq.params.ignore_eos else []
-            seq.sampler = Sampler(seq.params, self.rt.n_vocab, banned)
+            grammar = seq.grammar.take() if seq.grammar is not None else None
+            seq.sampler = Sampler(seq.params, self.rt.n_vocab, banned, grammar)
             seq.matcher = StopMatcher(seq.params.stop)
             self.running.append(seq)
             self._observe("queue_wait", time.monotonic() - seq.t_submit)
@@ -255,6 +256,8 @@ class Scheduler:
         if seq.sampler is not None:
             seq.sampler.free()
             seq.sampler = None
+        if seq.grammar is not None:  # never admitted
+            seq.grammar.free()
         if seq.slot is not None:
             seq.slot.busy = None
             touch(seq.slot)

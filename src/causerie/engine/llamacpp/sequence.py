@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from causerie.core.types import SamplingParams, StreamEvent
+from causerie.engine.llamacpp.grammars import CompiledGrammar
 from causerie.engine.llamacpp.sampler import Sampler
 from causerie.engine.llamacpp.slots import Slot
 from causerie.engine.stops import StopMatcher
@@ -22,6 +23,7 @@ class Sequence:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[StreamEvent]
     cancelled: bool = False
+    grammar: CompiledGrammar | None = None  # handed to the sampler chain on admission
     # decode-thread state
     slot: Slot | None = None
     sampler: Sampler | None = None
