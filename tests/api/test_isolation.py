@@ -42,6 +42,7 @@ def alice_world(alice: Browser) -> dict[str, str]:
     persona = alice.send("POST", "/api/personas", json={"name": f"persona {CANARY}"}).json()
     share = alice.send("POST", f"/api/conversations/{conv}/shares").json()
     key = alice.send("POST", "/api/keys", json={"name": "alice key"}).json()
+    document = alice.send("POST", "/api/documents/text", json={"text": f"doc {CANARY}"}).json()
     return {
         "conversation_id": conv,
         "message_id": events[0][1]["assistant_message"]["id"],
@@ -49,6 +50,7 @@ def alice_world(alice: Browser) -> dict[str, str]:
         "persona_id": persona["id"],
         "share_id": share["id"],
         "key_id": key["id"],
+        "document_id": document["id"],
         "user_id": alice.user["id"],
         "model_id": conv,
     }
@@ -66,6 +68,7 @@ def snapshot(alice: Browser, admin: Browser, ids: dict[str, str]) -> str:
             for key in alice.get("/api/keys").json()["data"]
         ],
         alice.get("/api/me/settings").json(),
+        alice.get("/api/documents").json(),
         admin.get(f"/api/admin/users/{ids['user_id']}").json(),
     ]
     return json.dumps(views, sort_keys=True)

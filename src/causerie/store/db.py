@@ -7,6 +7,8 @@ short: one unit of work each (`with db.unit() as uow: ...; uow.commit()`).
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,12 +35,25 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _ensure_wal(cursor: Any) -> None:
+    """WAL is persistent, set once per file; switching needs a moment alone with the file,
+    and SQLite answers 'locked' without waiting when another process is writing."""
+    for _ in range(100):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            time.sleep(0.05)
+    raise ConfigurationError("cannot switch the SQLite database to WAL mode: it stays locked")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")  # first: the next pragmas may need to wait
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _ensure_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 
 

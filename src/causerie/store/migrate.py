@@ -25,14 +25,23 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 UPGRADE_LOCK = 7_303_010_000_000_001  # pg_advisory_xact_lock key: "causerie schema upgrade"
 # Full-text search objects created by the migrations but not in the ORM metadata.
-SEARCH_OBJECTS = frozenset({"messages_fts", "ix_messages_content_search"})
+SEARCH_OBJECTS = frozenset(
+    {
+        "messages_fts",
+        "ix_messages_content_search",
+        "document_chunks_fts",
+        "ix_document_chunks_text_search",
+    }
+)
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """Autogenerate filter: ignore the search index (the FTS5 table and its shadow tables)."""
     if name is None:
         return True
-    return not (name in SEARCH_OBJECTS or name.startswith("messages_fts_"))
+    return not (
+        name in SEARCH_OBJECTS or name.startswith(("messages_fts_", "document_chunks_fts_"))
+    )
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

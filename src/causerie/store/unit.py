@@ -19,6 +19,7 @@ from causerie.store.accounts import (
     UserRepo,
 )
 from causerie.store.conversations import ConversationRepo, MessageRepo
+from causerie.store.documents import DocumentRepo
 from causerie.store.personas import PersonaRepo
 from causerie.store.search import SearchHit, search_messages
 from causerie.store.shares import ShareRepo
@@ -45,6 +46,10 @@ class Unit:
     @cached_property
     def messages(self) -> MessageRepo:
         return MessageRepo(self.session)
+
+    @cached_property
+    def documents(self) -> DocumentRepo:
+        return DocumentRepo(self.session)
 
     @cached_property
     def personas(self) -> PersonaRepo:

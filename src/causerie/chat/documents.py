@@ -1,0 +1,174 @@
+"""Documents of one user: upload (file or pasted text), list, get, delete, re-index.
+
+An upload is checked (size, type by extension and content, archive bombs), read into
+chunks, and only then stored: the file under a server-made name in
+`data_dir/uploads/<user_id>/`, its row and chunks in one transaction. Every read and
+write goes through the owner: another user's document is simply not found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+
+from causerie.core.errors import InvalidRequestError, NotFoundError
+from causerie.rag.chunking import Chunk, chunk_blocks
+from causerie.rag.extract import FORMATS, MIME, detect_format, extract
+from causerie.store.db import Database
+from causerie.store.tables import Document
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_FILENAME_CHARS = 200
+_USER_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+class FileTooLargeError(InvalidRequestError):
+    status = 413
+    code = "file_too_large"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    id: str
+    filename: str
+    mime: str
+    size: int
+    sha256: str
+    status: str  # ready | error
+    error: str | None
+    chunk_count: int
+    created_at: datetime
+
+
+def document_view(d: Document) -> DocumentView:
+    return DocumentView(
+        id=d.id,
+        filename=d.filename,
+        mime=d.mime,
+        size=d.size,
+        sha256=d.sha256,
+        status=d.status,
+        error=d.error,
+        chunk_count=d.chunk_count,
+        created_at=d.created_at.replace(tzinfo=UTC)
+        if d.created_at.tzinfo is None
+        else d.created_at,
+    )
+
+
+def clean_filename(name: str) -> str:
+    """The base name a user gave, without folders or control characters (for display)."""
+    base = PurePath(name.replace("\\", "/")).name
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
+    if not base or base in (".", ".."):
+        raise InvalidRequestError("a file name is required", param="filename")
+    if len(base) > MAX_FILENAME_CHARS:
+        stem, suffix = os.path.splitext(base)
+        base = stem[: MAX_FILENAME_CHARS - len(suffix)] + suffix
+    return base
+
+
+def read_chunks(filename: str, data: bytes) -> tuple[str, list[Chunk]]:
+    """(format, chunks) of a file; errors for a wrong type, a bomb or no text at all."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise FileTooLargeError(f"files may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    if not data:
+        raise InvalidRequestError("the file is empty", param="file")
+    kind = detect_format(filename, data)
+    chunks = chunk_blocks(extract(kind, data))
+    if not chunks:
+        raise InvalidRequestError("no text could be found in this file", code="no_text")
+    return kind, chunks
+
+
+class Documents:
+    def __init__(self, db: Database, data_dir: Path, user_id: str) -> None:
+        if not _USER_ID.match(user_id):  # it names a folder: never anything else
+            raise ValueError("unexpected user id")
+        self.db, self.user_id = db, user_id
+        self.folder = data_dir / "uploads" / user_id
+
+    def upload(self, filename: str, data: bytes) -> DocumentView:
+        filename = clean_filename(filename)
+        kind, chunks = read_chunks(filename, data)
+        return self._store(filename, kind, data, chunks)
+
+    def add_text(self, title: str, text: str) -> DocumentView:
+        """Pasted text, read as Markdown (plain paragraphs are Markdown too)."""
+        title = " ".join(title.split())[:MAX_FILENAME_CHARS] or "Pasted text"
+        filename = clean_filename(title if title.lower().endswith(".md") else title + ".md")
+        data = text.encode("utf-8")
+        kind, chunks = read_chunks(filename, data)
+        return self._store(filename, kind, data, chunks)
+
+    def mine(self) -> list[DocumentView]:
+        with self.db.unit() as uow:
+            return [document_view(d) for d in uow.documents.owned(self.user_id)]
+
+    def get(self, document_id: str) -> DocumentView:
+        with self.db.unit() as uow:
+            return document_view(self._own(uow.documents.get(self.user_id, document_id)))
+
+    def delete(self, document_id: str) -> None:
+        with self.db.unit() as uow:
+            document = self._own(uow.documents.get(self.user_id, document_id))
+            stored = self.folder / document.stored_name
+            uow.documents.delete(document)
+            uow.commit()
+        stored.unlink(missing_ok=True)
+
+    def reindex(self, document_id: str) -> DocumentView:
+        """Read the stored file again; a failure is kept on the document as its error."""
+        with self.db.unit() as uow:
+            document = self._own(uow.documents.get(self.user_id, document_id))
+            try:
+                data = (self.folder / document.stored_name).read_bytes()
+                _, chunks = read_chunks(document.filename, data)
+            except (InvalidRequestError, OSError) as exc:
+                uow.documents.replace_chunks(document, [])
+                document.status = "error"
+                document.error = exc.message if isinstance(exc, InvalidRequestError) else str(exc)
+            else:
+                uow.documents.replace_chunks(document, chunks)
+                document.status, document.error = "ready", None
+            uow.commit()
+            return document_view(document)
+
+    def _store(self, filename: str, kind: str, data: bytes, chunks: list[Chunk]) -> DocumentView:
+        suffix = next(ext for ext, k in FORMATS.items() if k == kind)
+        stored_name = secrets.token_hex(16) + suffix
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / stored_name
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+        try:
+            with self.db.unit() as uow:
+                document = uow.documents.create(
+                    self.user_id,
+                    filename=filename,
+                    mime=MIME[kind],
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    stored_name=stored_name,
+                    status="ready",
+                    chunk_count=0,
+                )
+                uow.documents.replace_chunks(document, chunks)
+                uow.commit()
+                return document_view(document)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _own(document: Document | None) -> Document:
+        if document is None:
+            raise NotFoundError("document not found", param="document_id")
+        return document
