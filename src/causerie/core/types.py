@@ -47,13 +47,15 @@ class Message:
 class OutputFormat:
     """Constrains generated text during sampling: between `min_count` and `max_count` JSON
     values that validate against `schema` (JSON text of a JSON Schema), each written as
-    `prefix + value + suffix`, separated by newlines. Engines enforce it with a grammar."""
+    `prefix + value + suffix`, separated by newlines. Engines enforce it with a grammar;
+    `strict` refuses schemas with keywords the grammar cannot enforce (else ignored)."""
 
     schema: str
     prefix: str = ""
     suffix: str = ""
     min_count: int = 1
     max_count: int = 1
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
