@@ -81,4 +81,9 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(_serve(settings))
+    try:
+        import uvloop  # uvicorn[standard]: a faster event loop for the streaming hot path
+    except ImportError:
+        asyncio.run(_serve(settings))
+    else:
+        uvloop.run(_serve(settings))

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from causerie.api.deps import EngineDep
 from causerie.api.errors import envelope
 from causerie.api.openai import adapters as ad
+from causerie.api.openai.frames import ContentFrames
 from causerie.api.openai.protocol import (
     AssistantMessage,
     ChatChoice,
@@ -134,6 +135,7 @@ async def _chat_frames(
         body = ChatCompletionChunk(id=rid, created=created, model=model, choices=[choice])
         return sse(body.model_dump(exclude_none=False))
 
+    content = ContentFrames(rid, created, model)
     try:
         yield chunk(ChatDelta(role="assistant", content=""))
         async for event in stream:
@@ -143,7 +145,9 @@ async def _chat_frames(
             if calls is not None:
                 for delta in tool_deltas(calls, event.text, event.finish_reason is not None):
                     yield chunk(delta)
-            elif event.text or event.logprobs:
+            elif event.text and not event.logprobs:
+                yield content(event.text)
+            elif event.logprobs:
                 yield chunk(ChatDelta(content=event.text), lps=list(event.logprobs))
             if event.finish_reason is not None:
                 finish = _finish(event)

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from collections.abc import Sequence as Seq
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from causerie.engine.templates import ChatTemplate
 
 log = logging.getLogger("causerie.engine")
 _ids = itertools.count(1)
+GIL_SWITCH_INTERVAL = 0.0005
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,10 @@ class LlamaCppEngine:
             n_threads=self.options.threads,
         )
         self._runtime = await asyncio.to_thread(LlamaRuntime, config)
+        # The decode thread drops the GIL in every llama.cpp call and must get it back
+        # quickly; with the default 5 ms switch interval a busy event loop can hold it
+        # for a whole decode step.
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         self._scheduler = Scheduler(
             self._runtime,
             n_slots=self.options.parallel,

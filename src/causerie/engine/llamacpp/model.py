@@ -130,7 +130,7 @@ class LlamaRuntime:
         size = lc.llama_state_seq_get_size(self.ctx, seq_id)
         buf = (ctypes.c_uint8 * size)()
         written = lc.llama_state_seq_get_data(self.ctx, buf, size, seq_id)
-        return bytes(buf[:written])
+        return ctypes.string_at(buf, written)  # one memcpy (slicing would build a list)
 
     def state_set(self, seq_id: int, data: bytes) -> bool:
         buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)

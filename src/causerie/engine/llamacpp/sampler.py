@@ -15,6 +15,7 @@ import numpy as np
 from causerie.core.types import SamplingParams
 
 PENALTY_LAST_N = 256
+_FLOATS = ctypes.POINTER(ctypes.c_float)
 
 
 class Sampler:
@@ -25,6 +26,7 @@ class Sampler:
     ) -> None:
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         self.chain = chain
+        self._argmax = False
         self.grammar: Any = grammar or None
         if self.grammar is not None:
             self._constrained = _Constrained(n_vocab)
@@ -49,6 +51,9 @@ class Sampler:
             )
         if params.temperature <= 0.0:
             lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_greedy())
+            # plain greedy needs no candidate array: an argmax over the logits is enough
+            self._argmax = lc.llama_sampler_chain_n(chain) == 1 and self.grammar is None
+            self._n_vocab = n_vocab
             return
         if params.top_k > 0:
             lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_top_k(params.top_k))
@@ -61,6 +66,9 @@ class Sampler:
         lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_dist(seed & 0xFFFFFFFF))
 
     def sample(self, ctx: Any, index: int) -> int:
+        if self._argmax:
+            logits = ctypes.cast(lc.llama_get_logits_ith(ctx, index), _FLOATS)
+            return int(np.ctypeslib.as_array(logits, shape=(self._n_vocab,)).argmax())
         if self.grammar is None:
             return int(lc.llama_sampler_sample(self.chain, ctx, index))
         return self._constrained.sample(self.chain, self.grammar, ctx, index)

@@ -144,9 +144,14 @@ class Scheduler:
             touch(slot)
             banned = self._eog if seq.params.ignore_eos else []
             grammar = seq.grammar.take() if seq.grammar is not None else None
-            seq.sampler = Sampler(seq.params, self.rt.n_vocab, banned, grammar)
+            self.running.append(seq)  # from here on, _finish/_fail always free the slot
+            try:
+                seq.sampler = Sampler(seq.params, self.rt.n_vocab, banned, grammar)
+            except Exception:
+                log.exception("could not build the sampler of %s", seq.request_id)
+                self._fail(seq, "the engine could not set up sampling for this request")
+                continue
             seq.matcher = StopMatcher(seq.params.stop)
-            self.running.append(seq)
             self._observe("queue_wait", time.monotonic() - seq.t_submit)
             self._observe("prompt_tokens", len(seq.prompt))
             self._observe("cached_tokens", reuse)

@@ -104,7 +104,7 @@ def choose_slot(slots: list[Slot], lot: ParkingLot, prompt: list[int]) -> Choice
     victim = min(free, key=lambda s: (len(s.cache) > 0, s.last_used))
     keep = common_prefix(victim.cache, prompt)
     park = len(victim.cache) - keep >= PARK_MIN_TOKENS
-    if parked_key is not None and parked_len > keep:
+    if parked_key is not None and parked_len >= keep + PARK_MIN_TOKENS:  # worth a restore
         return Choice(victim, parked_len, park, parked_key)
     return Choice(victim, keep, park, None)
 
