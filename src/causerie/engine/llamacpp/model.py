@@ -68,10 +68,7 @@ class LlamaRuntime:
         cparams.n_seq_max = config.n_seq_max
         cparams.n_threads = config.n_threads
         cparams.n_threads_batch = config.n_threads
-        # One KV stream shared by all sequences. With one stream per sequence, a prompt
-        # reusing another sequence's prefix was seen to decode differently from a cold
-        # run after mixed concurrent traffic (tests/cli: chat against a busy server).
-        cparams.kv_unified = True
+        cparams.kv_unified = False  # one KV stream per slot: attention sees only its own
         cparams.no_perf = True
         ctx = lc.llama_init_from_model(model, cparams)
         if not ctx:

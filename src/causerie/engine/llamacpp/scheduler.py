@@ -128,13 +128,10 @@ class Scheduler:
             slot = choice.slot
             if choice.park_first:
                 self.lot.put(list(slot.cache), self.rt.state_get(slot.id))
-            if choice.restore is not None:
-                parked = self.lot.take(choice.restore)
+            parked = self.lot.take(choice.restore) if choice.restore is not None else None
+            if parked is not None:
                 self.rt.seq_clear(slot.id)
-                if self.rt.state_set(slot.id, parked.state):
-                    slot.cache = parked.tokens
-                else:
-                    slot.cache = []
+                slot.cache = parked.tokens if self.rt.state_set(slot.id, parked.state) else []
             reuse = min(choice.reuse, len(slot.cache), len(seq.prompt) - 1)
             if not self.rt.seq_rm(slot.id, reuse, -1):
                 self.rt.seq_clear(slot.id)

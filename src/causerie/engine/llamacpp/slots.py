@@ -75,9 +75,11 @@ class ParkingLot:
                 best_key, best_len = key, n
         return best_key, best_len
 
-    def take(self, key: int) -> Parked:
-        item = self._items.pop(key)
-        self.used -= len(item.state)
+    def take(self, key: int) -> Parked | None:
+        """Remove and return an entry; None if it was dropped to make room meanwhile."""
+        item = self._items.pop(key, None)
+        if item is not None:
+            self.used -= len(item.state)
         return item
 
 
