@@ -11,20 +11,17 @@ import httpx
 import pytest
 
 from tests.api.test_conversations import events_of, new_conversation, send, user
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Server
 from tests.support.postgres import BACKENDS
-from tests.support.web import fresh_database
+from tests.support.web import app_server
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("features")
-    with fresh_database(str(request.param), folder) as url:
-        srv = start_server(folder, "--ctx-size", "1024", "--parallel", "2", "--database-url", url)
+    with app_server(str(request.param), tmp_path_factory.mktemp("features")) as srv:
         yield srv
-        stop_server(srv)
 
 
 def test_personas_private_and_shared(app: Server) -> None:

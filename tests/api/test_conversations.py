@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import Server, start_server, stop_server
 from tests.support.postgres import BACKENDS
-from tests.support.web import Browser, fresh_database
+from tests.support.web import Browser, app_server, fresh_database
 
 SYSTEM = "You are a helpful assistant."
 
@@ -31,12 +31,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def app(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("conv")
-    with fresh_database(backend, folder) as url:
-        srv = start_server(folder, "--ctx-size", "1024", "--parallel", "2", "--database-url", url)
-        srv.db_url = url  # type: ignore[attr-defined]
+    with app_server(backend, tmp_path_factory.mktemp("conv")) as srv:
         yield srv
-        stop_server(srv)
 
 
 def user(app: Server, name: str) -> Browser:

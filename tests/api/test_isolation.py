@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from tests.api.test_conversations import new_conversation, send, user
-from tests.conftest import Server, start_server, stop_server
+from tests.conftest import Server
 from tests.support.postgres import BACKENDS
-from tests.support.web import Browser, fresh_database
+from tests.support.web import Browser, app_server
 
 CANARY = "canary-7f3a-do-not-leak"
 PUBLIC = {
@@ -27,11 +27,8 @@ SELF_ONLY = {("POST", "/api/auth/logout"), ("POST", "/api/auth/password")}
 def app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("sweep")
-    with fresh_database(str(request.param), folder) as url:
-        srv = start_server(folder, "--ctx-size", "1024", "--parallel", "2", "--database-url", url)
+    with app_server(str(request.param), tmp_path_factory.mktemp("sweep")) as srv:
         yield srv
-        stop_server(srv)
 
 
 def alice_world(alice: Browser) -> dict[str, str]:

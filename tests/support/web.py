@@ -21,7 +21,7 @@ from causerie.core.settings import Settings
 from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine
 from causerie.engine.models import bundled_model_path, inspect_model
 from causerie.store.db import Database
-from tests.conftest import free_port
+from tests.conftest import free_port, start_server, stop_server
 from tests.support.postgres import PostgresUnavailable, in_ci, shared_cluster
 
 PASSWORD = "correct horse battery staple"
@@ -45,6 +45,19 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
         yield cluster.url(name)
     finally:
         cluster.drop_database(name)
+
+
+@contextmanager
+def app_server(backend: str, folder: Path) -> Iterator[Any]:
+    """A real `causerie serve` (bundled model, two slots) on a fresh database of `backend`."""
+    with fresh_database(backend, folder) as url:
+        server = start_server(
+            folder, "--ctx-size", "1024", "--parallel", "2", "--database-url", url
+        )
+        try:
+            yield server
+        finally:
+            stop_server(server)
 
 
 class Browser:

@@ -46,21 +46,13 @@ class SearchResults(BaseModel):
 
 
 def _out(values: dict[str, Any]) -> SettingsOut:
+    """Stored preferences that no longer validate (an older version's) fall back to defaults."""
     prefs = {k: v for k, v in values["preferences"].items() if k in Preferences.model_fields}
-    return SettingsOut(
-        custom_instructions=values["custom_instructions"],
-        preferences=Preferences.model_validate(prefs, strict=False)
-        if _valid(prefs)
-        else Preferences(),
-    )
-
-
-def _valid(prefs: dict[str, Any]) -> bool:
     try:
-        Preferences.model_validate(prefs)
+        preferences = Preferences.model_validate(prefs)
     except ValueError:
-        return False
-    return True
+        preferences = Preferences()
+    return SettingsOut(custom_instructions=values["custom_instructions"], preferences=preferences)
 
 
 @router.get("/me/settings")

@@ -53,6 +53,7 @@ class Scheduler:
         self._outbox: list[tuple[Sequence, StreamEvent]] = []
         self._observe = observe or (lambda name, value: None)
         self._eog = runtime.eog_tokens()
+        self._eog_set = frozenset(self._eog)  # membership test on every sampled token
 
     # --- called from any thread -----------------------------------------------------------
     def start(self) -> None:
@@ -207,7 +208,7 @@ class Scheduler:
 
     def _accept(self, seq: Sequence, token: int, row: int) -> None:
         assert seq.slot is not None
-        if token in self._eog and not seq.params.ignore_eos:
+        if token in self._eog_set and not seq.params.ignore_eos:
             self._finish(seq, "stop")
             return
         seq.generated += 1
