@@ -30,6 +30,7 @@ def message_view(message: ChatMessage, siblings: Sequence[ChatMessage] = ()) -> 
         completion_tokens=message.completion_tokens,
         duration_ms=message.duration_ms,
         sibling_ids=tuple(s.id for s in siblings),
+        meta=dict(message.meta or {}),
     )
 
 

@@ -21,6 +21,7 @@ class MessageView:
     completion_tokens: int = 0
     duration_ms: int = 0
     sibling_ids: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sibling_count(self) -> int:

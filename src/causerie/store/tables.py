@@ -153,6 +153,9 @@ class ChatMessage(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # what else the message carries: "sources" (cited passages), "tool_calls" (an assistant's
+    # calls), "tool_call_id" / "name" (a tool result); {} for plain messages
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

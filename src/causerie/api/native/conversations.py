@@ -75,6 +75,7 @@ class MessageOut(BaseModel):
     sibling_ids: list[str]
     sibling_count: int
     sibling_position: int
+    meta: dict[str, Any]
 
     @classmethod
     def of(cls, m: MessageView) -> MessageOut:
