@@ -160,5 +160,96 @@ def create_admin(
     run_create_admin(settings, email, read_password(password_stdin), name=name)
 
 
+cluster_app = typer.Typer(
+    help="Engine replicas on a Ray cluster (Ray Serve).", no_args_is_help=True
+)
+app.add_typer(cluster_app, name="cluster")
+
+AddressOpt = Annotated[
+    str,
+    typer.Option(
+        "--address",
+        help="'local' starts a Ray cluster here; 'auto' or HOST:PORT joins a running one",
+    ),
+]
+AppNameOpt = Annotated[str, typer.Option("--name", help="Ray Serve application name")]
+
+
+@cluster_app.command("serve")
+@one_line_errors
+def cluster_serve(
+    address: AddressOpt = "local",
+    host: Annotated[
+        str | None, typer.Option(help="Ray Serve HTTP address (default 127.0.0.1)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Ray Serve HTTP port (default 8000)")] = None,
+    min_replicas: Annotated[int, typer.Option(min=1, help="replicas kept at least")] = 1,
+    max_replicas: Annotated[int, typer.Option(min=1, help="replicas at most")] = 2,
+    initial_replicas: Annotated[int | None, typer.Option(min=1)] = None,
+    target_ongoing_requests: Annotated[
+        float | None,
+        typer.Option(help="running + queued requests per replica to scale at (default: slots)"),
+    ] = None,
+    cpus_per_replica: Annotated[
+        float | None, typer.Option(help="CPUs Ray reserves per replica (default: threads)")
+    ] = None,
+    num_cpus: Annotated[
+        int | None, typer.Option(help="CPUs of the local Ray cluster (--address local)")
+    ] = None,
+    temp_dir: Annotated[
+        Path | None, typer.Option(help="Ray's session folder (--address local; short path)")
+    ] = None,
+    name: AppNameOpt = "causerie",
+    model: ModelOpt = None,
+    ctx_size: CtxOpt = None,
+    parallel: Annotated[
+        int | None, typer.Option("--parallel", "-np", help="chat slots per replica (default 4)")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", "-t", help="threads per replica")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="require this Bearer key")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the OpenAI-compatible API from autoscaled engine replicas (Ray Serve)."""
+    from causerie.cli.cluster import run_cluster_serve
+    from causerie.cluster.config import ClusterOptions
+
+    settings = settings_from(
+        config,
+        host=host,
+        port=port,
+        model=model,
+        ctx_size=ctx_size,
+        parallel=parallel,
+        threads=threads,
+        api_key=api_key,
+        data_dir=data_dir,
+    )
+    options = ClusterOptions(
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        initial_replicas=initial_replicas,
+        cpus_per_replica=cpus_per_replica,
+        target_ongoing_requests=target_ongoing_requests,
+        name=name,
+    )
+    run_cluster_serve(settings, options, address=address, num_cpus=num_cpus, temp_dir=temp_dir)
+
+
+@cluster_app.command("status")
+@one_line_errors
+def cluster_status(address: AddressOpt = "auto", name: AppNameOpt = "causerie") -> None:
+    """Show the Causerie deployment on a running Ray cluster and its replicas."""
+    from causerie.cli.cluster import run_cluster_status
+    from causerie.cli.common import fail
+
+    if not run_cluster_status(address, name):
+        fail(f"no application {name!r} on the Ray cluster {address!r}")
+
+
 def main() -> None:
     app()
