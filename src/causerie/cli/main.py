@@ -190,6 +190,12 @@ def cluster_serve(
         float | None,
         typer.Option(help="running + queued requests per replica to scale at (default: slots)"),
     ] = None,
+    upscale_delay_s: Annotated[
+        float, typer.Option(min=0, help="seconds above target before adding a replica")
+    ] = 10.0,
+    downscale_delay_s: Annotated[
+        float, typer.Option(min=0, help="seconds below target before removing one")
+    ] = 300.0,
     cpus_per_replica: Annotated[
         float | None, typer.Option(help="CPUs Ray reserves per replica (default: threads)")
     ] = None,
@@ -235,6 +241,8 @@ def cluster_serve(
         initial_replicas=initial_replicas,
         cpus_per_replica=cpus_per_replica,
         target_ongoing_requests=target_ongoing_requests,
+        upscale_delay_s=upscale_delay_s,
+        downscale_delay_s=downscale_delay_s,
         name=name,
     )
     run_cluster_serve(settings, options, address=address, num_cpus=num_cpus, temp_dir=temp_dir)

@@ -45,7 +45,6 @@ class DeploymentStatus:
 
 def _quiet_ray() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    logging.getLogger("ray.serve").setLevel(logging.WARNING)
 
 
 def _token_auth_if_available(address: str) -> None:
@@ -107,6 +106,7 @@ def deploy(
     `settings` must come from `replica_settings`. Returns the proxy's base URL."""
     from ray import serve
 
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)  # after the import that sets it
     serve.start(
         http_options={"host": host, "port": port},
         logging_config={"log_level": "WARNING", "enable_access_log": False},
