@@ -251,3 +251,33 @@ def test_status_then_a_clean_stop(cluster: RayCluster) -> None:
         time.sleep(0.5)
     assert not _alive(tree), f"Ray processes left behind: {_alive(tree)}"
     assert "Stopped." in "".join(cluster.output)
+
+
+def _cmdlines_with(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+    return found
+
+
+def test_a_model_no_replica_can_load_fails_in_one_line(tmp_path: Path) -> None:
+    temp_dir = tempfile.mkdtemp(prefix="cr-", dir="/tmp")
+    try:
+        result = subprocess.run(
+            [CAUSERIE, "cluster", "serve", "--address", "local", "--num-cpus", "1",
+             "--temp-dir", temp_dir, "--port", str(free_port()), "--model", "no-such-model",
+             "--threads", "1", "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=110, env=_env(),
+        )  # fmt: skip
+        assert result.returncode == 1, result.stdout + result.stderr
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith("causerie: error: the Ray Serve deployment failed:"), last
+        assert "unknown model 'no-such-model'" in last
+        assert "Traceback" not in result.stdout + result.stderr
+        time.sleep(1)
+        assert not _cmdlines_with(temp_dir), "Ray processes left behind"
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)

@@ -119,7 +119,8 @@ def deploy(
             logging_config={"log_level": "WARNING", "enable_access_log": False},
         )
     except RuntimeError as exc:
-        raise EngineError(f"the Ray Serve deployment failed: {exc}") from exc
+        reason = _failure(options.name) or str(exc)
+        raise EngineError(f"the Ray Serve deployment failed: {reason}") from exc
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
 
@@ -148,6 +149,15 @@ def status(name: str | None = None) -> list[DeploymentStatus]:
                 )
             )
     return rows
+
+
+def _failure(name: str) -> str | None:
+    """The last line of a failed deployment's message: the replica's own exception."""
+    for row in status(name):
+        lines = [line.strip() for line in row.message.splitlines() if line.strip()]
+        if row.deployment_status != "HEALTHY" and lines:
+            return lines[-1]
+    return None
 
 
 def running_replicas(name: str) -> int:
