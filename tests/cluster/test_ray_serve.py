@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
@@ -226,6 +227,28 @@ def test_two_replicas_serve_openai_clients_like_one_server(
     intruder = openai.OpenAI(base_url=cluster.url + "/v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         intruder.models.list()
+
+
+def test_a_client_that_leaves_frees_its_slot_behind_the_proxy(cluster: RayCluster) -> None:
+    body = {"model": "smollm2-135m", "messages": PROMPT, "max_tokens": 900, "ignore_eos": True,
+            "stream": True}  # fmt: skip
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx.Client(base_url=cluster.url, headers=auth, timeout=30) as http:
+        with http.stream("POST", "/v1/chat/completions", json=body) as response:
+            assert response.status_code == 200
+            replica = response.headers["x-causerie-replica"]
+            frames = response.iter_lines()
+            assert sum(1 for line, _ in zip(frames, range(6), strict=False) if line) >= 3
+        # the stream is closed: within a few steps its replica runs nothing any more
+        deadline, running = time.monotonic() + 15, None
+        while time.monotonic() < deadline:
+            health = http.get("/health")
+            if health.headers["x-causerie-replica"] == replica:
+                running = health.json()["running"]
+                if running == 0:
+                    break
+            time.sleep(0.2)
+        assert running == 0, f"{replica} still decodes the abandoned answer"
 
 
 def test_status_then_a_clean_stop(cluster: RayCluster) -> None:

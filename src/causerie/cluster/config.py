@@ -53,9 +53,10 @@ class ClusterOptions:
 def replica_settings(settings: Settings, options: ClusterOptions) -> Settings:
     """The settings every replica runs with: slots and threads made explicit."""
     threads = settings.threads or max(1, math.ceil(options.cpus_per_replica or 1))
-    return settings.model_copy(
-        update={"parallel": settings.parallel or DEFAULT_PARALLEL, "threads": threads}
-    )
+    update: dict[str, Any] = {"parallel": settings.parallel or DEFAULT_PARALLEL, "threads": threads}
+    if "models_config" in Settings.model_fields:
+        update["models_config"] = None  # a replica is one local engine, never a router
+    return settings.model_copy(update=update)
 
 
 def settings_payload(settings: Settings) -> dict[str, Any]:
@@ -91,5 +92,5 @@ def deployment_options(settings: Settings, options: ClusterOptions) -> dict[str,
         "max_ongoing_requests": slots + settings.queue_size,
         "ray_actor_options": {"num_cpus": options.cpus_per_replica or float(threads)},
         "max_constructor_retry_count": 2,  # a bad model fails the deploy, not loops on it
-        "graceful_shutdown_timeout_s": 30.0,
+        "graceful_shutdown_timeout_s": 120.0,  # a replica scaled down finishes its answers
     }
