@@ -43,7 +43,7 @@ class DeploymentStatus:
     message: str
 
 
-def _quiet_ray() -> None:
+def _no_usage_stats() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
@@ -62,7 +62,7 @@ def connect(
     address: str, *, num_cpus: int | None = None, temp_dir: Path | None = None
 ) -> RayConnection:
     """`local` starts a Ray cluster in this process; `auto` or `HOST:PORT` joins one."""
-    _quiet_ray()
+    _no_usage_stats()
     _token_auth_if_available(address)
     import ray
 
