@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from causerie.cluster.config import (
+    AFFINITY_ROUTER,
     DEPLOYMENT_NAME,
     ClusterOptions,
     deployment_options,
@@ -54,6 +56,7 @@ def test_autoscaling_targets_the_queue_and_caps_at_slots_plus_queue(tmp_path: Pa
     assert "initial_replicas" not in opts["autoscaling_config"]
     assert opts["ray_actor_options"] == {"num_cpus": 8}
     assert opts["max_ongoing_requests"] == 4 + 64
+    assert "request_router_config" not in opts  # Ray's default: the shorter of two queues
 
 
 @pytest.mark.parametrize(
@@ -100,3 +103,17 @@ def test_ray_serve_reads_the_deployment_as_meant(tmp_path: Path) -> None:
     assert scaling is not None
     assert (scaling.min_replicas, scaling.max_replicas) == (2, 4)
     assert scaling.target_ongoing_requests == 2.0
+
+
+def test_session_affinity_is_ray_serves_consistent_hash_router(tmp_path: Path) -> None:
+    from causerie.cluster.ray_serve import build_deployment
+
+    options = ClusterOptions(session_affinity=True)
+    settings = replica_settings(Settings(data_dir=tmp_path), options)
+    assert deployment_options(settings, options)["request_router_config"] == {
+        "request_router_class": AFFINITY_ROUTER
+    }
+    routing = build_deployment(settings, options)._deployment_config.request_router_config
+    assert routing.request_router_class == AFFINITY_ROUTER
+    module, _, name = AFFINITY_ROUTER.partition(":")
+    assert hasattr(importlib.import_module(module), name)

@@ -1,7 +1,9 @@
 """`causerie cluster serve` for real: a local Ray cluster on this machine, CPU replicas of
 the bundled model behind Ray Serve's HTTP proxy, autoscaled from one to two on queue length
 under load from the official `openai` client, greedy answers equal to the single-process
-server's, `cluster status`, then a clean stop that leaves no Ray process behind.
+server's, the turns of a session kept on one replica (`--session-affinity`), a client that
+leaves freeing its slot, `cluster status`, then a clean stop that leaves no Ray process
+behind.
 
 The tests share one cluster and run in file order (scale up, use both, stop)."""
 
@@ -137,6 +139,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
         CAUSERIE, "cluster", "serve", "--address", "local", "--num-cpus", "2",
         "--temp-dir", temp_dir, "--port", str(port), "--min-replicas", "1",
         "--max-replicas", "2", "--target-ongoing-requests", "1", "--upscale-delay-s", "0",
+        "--session-affinity",
         *ENGINE_FLAGS, "--api-key", API_KEY,
         "--data-dir", str(tmp_path_factory.mktemp("cluster")),
     ]  # fmt: skip
@@ -170,10 +173,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
     shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def _ask(client: openai.OpenAI, max_tokens: int = MAX_TOKENS) -> tuple[str, str]:
+def _ask(
+    client: openai.OpenAI, max_tokens: int = MAX_TOKENS, session: str | None = None
+) -> tuple[str, str]:
     raw = client.chat.completions.with_raw_response.create(
-        model="smollm2-135m", messages=PROMPT, max_tokens=max_tokens, temperature=0
-    )
+        model="smollm2-135m", messages=PROMPT, max_tokens=max_tokens, temperature=0,
+        extra_headers={"x-session-id": session} if session else None,
+    )  # fmt: skip
     content = raw.parse().choices[0].message.content
     assert content
     return raw.headers["x-causerie-replica"], content
@@ -205,7 +211,7 @@ def test_two_replicas_serve_openai_clients_like_one_server(
 ) -> None:
     client = openai.OpenAI(base_url=cluster.url + "/v1", api_key=API_KEY, max_retries=0)
     with ThreadPoolExecutor(8) as pool:
-        burst = list(pool.map(lambda _: _ask(client), range(8)))
+        burst = list(pool.map(lambda _: _ask(client), range(12)))
     assert len({replica for replica, _ in burst}) == 2, burst  # both replicas took requests
     # One request at a time, until each replica has answered alone: greedy = the server's.
     alone: dict[str, str] = {}
@@ -227,6 +233,13 @@ def test_two_replicas_serve_openai_clients_like_one_server(
     intruder = openai.OpenAI(base_url=cluster.url + "/v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError):
         intruder.models.list()
+
+
+def test_the_turns_of_a_session_stay_on_one_replica(cluster: RayCluster) -> None:
+    client = openai.OpenAI(base_url=cluster.url + "/v1", api_key=API_KEY, max_retries=0)
+    for session in ("conv-a", "conv-b", "conv-c", "conv-d"):
+        replicas = {_ask(client, max_tokens=4, session=session)[0] for _ in range(4)}
+        assert len(replicas) == 1, (session, replicas)
 
 
 def test_a_client_that_leaves_frees_its_slot_behind_the_proxy(cluster: RayCluster) -> None:

@@ -196,6 +196,13 @@ def cluster_serve(
     downscale_delay_s: Annotated[
         float, typer.Option(min=0, help="seconds below target before removing one")
     ] = 300.0,
+    session_affinity: Annotated[
+        bool,
+        typer.Option(
+            "--session-affinity",
+            help="send requests with the same x-session-id header to the same replica",
+        ),
+    ] = False,
     cpus_per_replica: Annotated[
         float | None, typer.Option(help="CPUs Ray reserves per replica (default: threads)")
     ] = None,
@@ -243,6 +250,7 @@ def cluster_serve(
         target_ongoing_requests=target_ongoing_requests,
         upscale_delay_s=upscale_delay_s,
         downscale_delay_s=downscale_delay_s,
+        session_affinity=session_affinity,
         name=name,
     )
     run_cluster_serve(settings, options, address=address, num_cpus=num_cpus, temp_dir=temp_dir)

@@ -3,7 +3,8 @@
 Invariants: every replica gets the same explicit `parallel` and `threads` (never guessed
 per node), Ray reserves `cpus_per_replica` CPUs for each, Serve sends a replica at most
 its slots + queue, and autoscaling aims at `target_ongoing_requests` per replica (running +
-queued requests: the queue length), by default its slot count.
+queued requests: the queue length), by default its slot count. With session affinity,
+requests that name a session go to the replica that served it before.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from causerie.core.settings import Settings
 
 DEPLOYMENT_NAME = "CauserieEngine"
 DEFAULT_PARALLEL = 4
+# Ray Serve routes a request carrying this header by consistent hashing of its value, so
+# that the turns of one conversation reach the replica holding its KV cache.
+SESSION_HEADER = "x-session-id"
+AFFINITY_ROUTER = "ray.serve.experimental.consistent_hash_router:ConsistentHashRouter"
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class ClusterOptions:
     target_ongoing_requests: float | None = None  # default: the replica's slots
     upscale_delay_s: float = 10.0
     downscale_delay_s: float = 300.0
+    session_affinity: bool = False  # route by `x-session-id` rather than by queue length
     name: str = "causerie"
 
     def check(self) -> None:
@@ -85,7 +91,11 @@ def deployment_options(settings: Settings, options: ClusterOptions) -> dict[str,
     }
     if options.initial_replicas is not None:
         autoscaling["initial_replicas"] = options.initial_replicas
+    routing: dict[str, Any] = {}
+    if options.session_affinity:
+        routing["request_router_config"] = {"request_router_class": AFFINITY_ROUTER}
     return {
+        **routing,
         "name": DEPLOYMENT_NAME,
         "num_replicas": "auto",
         "autoscaling_config": autoscaling,
