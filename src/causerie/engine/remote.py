@@ -222,8 +222,11 @@ class RemoteStream:
 class RemoteEngine:
     """An OpenAI-compatible upstream; `start` opens the connection pool."""
 
-    def __init__(self, options: RemoteOptions) -> None:
+    def __init__(
+        self, options: RemoteOptions, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.options = options
+        self._transport = transport
         self.base = options.url.rstrip("/")
         self.where = self.base
         self._client: httpx.AsyncClient | None = None
@@ -251,6 +254,7 @@ class RemoteEngine:
                     max_connections=o.max_connections, max_keepalive_connections=32
                 ),
                 headers=self._headers(),
+                transport=self._transport,
             )
         try:
             await self.refresh_models()

@@ -87,6 +87,7 @@ class RoutedStream:
     peeked at, then the rest."""
 
     inner: EventStream
+    events: AsyncIterator[StreamEvent]  # the iterator the first event came from
     replica: Replica
     first: StreamEvent
     on_error: asyncio.Event | None = None
@@ -103,7 +104,7 @@ class RoutedStream:
             yield self.first
             if self.first.finish_reason is not None:
                 return
-            async for event in self.inner:
+            async for event in self.events:
                 if event.finish_reason == "error" and self.on_error is not None:
                     self.on_error.set()  # ask for a health check now
                 yield event
@@ -117,6 +118,10 @@ class RoutedStream:
             self._open = False
             self.replica.inflight -= 1
             await self.inner.aclose()
+            closer = getattr(self.events, "aclose", None)
+            if closer is not None:
+                with contextlib.suppress(RuntimeError):  # already running or closed
+                    await closer()
 
 
 class Router:
@@ -236,8 +241,9 @@ class Router:
     async def _open(self, replica: Replica, request: GenerationRequest) -> RoutedStream:
         """Submit and wait for the first event: an error there counts as a failed start."""
         inner = await replica.engine.submit(request)
+        events = aiter(inner)
         try:
-            first = await anext(aiter(inner))
+            first = await anext(events)
         except StopAsyncIteration:
             await inner.aclose()
             raise EngineUnavailableError(
@@ -249,7 +255,7 @@ class Router:
         if first.finish_reason == "error" and not first.text:
             await inner.aclose()
             raise EngineUnavailableError(first.error or f"replica {replica.name} failed")
-        return RoutedStream(inner, replica, first, self._probe_now)
+        return RoutedStream(inner, events, replica, first, self._probe_now)
 
     # --- health -------------------------------------------------------------------------
     def _mark(self, replica: Replica, healthy: bool, why: object = None) -> None:
