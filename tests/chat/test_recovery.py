@@ -6,13 +6,14 @@ event and leaves the message `interrupted`, its text kept."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from causerie.chat.conversations import Conversations
-from causerie.chat.recovery import keep_recovering, recover_interrupted
+from causerie.chat.recovery import keep_recovering, recover_at_start, recover_interrupted
 from causerie.chat.replies import Replies
 from causerie.engine.router import ModelRoute, Replica, Router, RouterOptions
 from causerie.store.db import Database
@@ -70,6 +71,32 @@ def test_only_stale_streaming_answers_are_repaired(store: Database) -> None:
     assert _status(store, live)[0] == "streaming"
     assert _status(store, fresh)[0] == "streaming"
     assert recover_interrupted(store, stale_after=0.5) == 2
+
+
+def test_at_start_only_answers_making_no_progress_are_repaired(store: Database) -> None:
+    user = _user(store)
+    dead = _streaming(store, user, age_s=3, duration_ms=2_500)
+    live = _streaming(store, user, age_s=3, duration_ms=2_500)  # another process streams it
+    stop = threading.Event()
+
+    def progress() -> None:
+        ms = 2_500
+        while not stop.wait(0.2):
+            ms += 200
+            with store.unit() as uow:
+                uow.messages.save_progress(live, "more", status="streaming", duration_ms=ms)
+                uow.commit()
+
+    writer = threading.Thread(target=progress)
+    writer.start()
+    try:
+        assert recover_at_start(store, watch=0.8) == 1
+    finally:
+        stop.set()
+        writer.join()
+    assert _status(store, dead)[0] == "interrupted"
+    assert _status(store, live)[0] == "streaming"
+    assert recover_at_start(store, watch=0.1) == 1  # nobody writes it any more
 
 
 def test_the_periodic_task_repairs_answers_of_a_dead_process(store: Database) -> None:

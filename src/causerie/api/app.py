@@ -27,7 +27,7 @@ from causerie.api.native import personas as persona_routes
 from causerie.api.native import transfer as transfer_routes
 from causerie.api.openai import routes as openai_routes
 from causerie.api.security import install_accounts
-from causerie.chat.recovery import keep_recovering, recover_interrupted
+from causerie.chat.recovery import keep_recovering, recover_at_start
 from causerie.core.settings import Settings
 from causerie.engine.base import Engine
 from causerie.store.db import Database
@@ -48,7 +48,7 @@ def create_app(
             from causerie.store.migrate import upgrade
 
             await asyncio.to_thread(upgrade, db)
-            await asyncio.to_thread(recover_interrupted, db)
+            await asyncio.to_thread(recover_at_start, db)
             repair = asyncio.create_task(keep_recovering(db))
         await engine.start()
         try:

@@ -7,8 +7,8 @@ branch is the path from the root to `conversations.current_leaf_id`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -95,32 +95,31 @@ class MessageRepo:
             .values(content=content, **fields)
         )
 
-    def interrupt_streaming(
-        self, reason: str = "the server stopped", stale_before: datetime | None = None
-    ) -> int:
-        """Mark answers left `streaming` by a crash as `interrupted`; returns how many.
-        With `stale_before`, only those whose last progress write (created_at + duration_ms)
-        is older: answers another process is still streaming are left alone."""
+    def streaming(self) -> list[tuple[str, datetime, int]]:
+        """(id, created_at, duration_ms) of every answer still `streaming`: its last
+        progress write was at about created_at + duration_ms."""
         query = select(ChatMessage.id, ChatMessage.created_at, ChatMessage.duration_ms).where(
             ChatMessage.status == "streaming"
         )
-        ids = [
-            row.id
-            for row in self.s.execute(query)
-            if stale_before is None
-            or _aware(row.created_at) + timedelta(milliseconds=row.duration_ms or 0) < stale_before
-        ]
-        if not ids:
-            return 0
+        return [(r.id, as_aware(r.created_at), r.duration_ms or 0) for r in self.s.execute(query)]
+
+    def interrupt_streaming(
+        self, reason: str = "the server stopped", ids: Collection[str] | None = None
+    ) -> int:
+        """Mark answers left `streaming` (all, or those of `ids` still streaming) as
+        `interrupted`; returns how many."""
+        where = [ChatMessage.status == "streaming"]
+        if ids is not None:
+            if not ids:
+                return 0
+            where.append(ChatMessage.id.in_(list(ids)))
         result = self.s.execute(
-            update(ChatMessage)
-            .where(ChatMessage.id.in_(ids), ChatMessage.status == "streaming")
-            .values(status="interrupted", error=reason)
+            update(ChatMessage).where(*where).values(status="interrupted", error=reason)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _aware(moment: datetime) -> datetime:
+def as_aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they are UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
