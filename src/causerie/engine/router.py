@@ -157,6 +157,7 @@ class Router:
     async def start(self) -> None:
         for replica in self.replicas():
             await replica.engine.start()
+        await self.check_health()  # an upstream down at start-up is known at once
         if self._health_task is None and self.options.health_interval > 0:
             self._health_task = asyncio.create_task(self._health_loop())
 
