@@ -167,7 +167,7 @@ def test_killing_an_engine_replica_affects_only_its_answers_in_flight(tier: Tier
         assert [m.id for m in models.data] == [MODEL]
 
     story = "Write a very long story about a lighthouse keeper and the sea, in ten chapters."
-    chats = [Chat(browsers[i % 2], new_conversation(browsers[i % 2], 400), story) for i in range(6)]
+    chats = [Chat(browsers[i % 2], new_conversation(browsers[i % 2], 200), story) for i in range(6)]
     threads = [threading.Thread(target=c.run) for c in chats]
     for t in threads:
         t.start()
