@@ -22,6 +22,7 @@ from causerie.engine.router import (
     Router,
     RouterOptions,
     default_affinity_key,
+    preferred,
 )
 from tests.support.fake_engine import ScriptedEngine, ScriptedStream
 
@@ -78,6 +79,12 @@ def make(n: int = 2, slack: int = 1, **kw: Any) -> tuple[Router, list[Flaky], li
     replicas = [Replica(f"r{i}", e, model=f"up-{i}") for i, e in enumerate(engines)]
     options = RouterOptions(health_interval=0, affinity_slack=slack, **kw)
     return Router([ModelRoute("m", replicas, aliases=("alias",))], options), engines, replicas
+
+
+def key_for(replicas: list[Replica], target: Replica, prefix: str = "k") -> str:
+    """A new affinity key whose rendezvous choice is `target`."""
+    keys = (f"{prefix}{i}" for i in range(1000))
+    return next(k for k in keys if preferred(replicas, k) is target)
 
 
 async def drain(stream: Any) -> list[StreamEvent]:
@@ -145,8 +152,9 @@ def test_failure_before_the_first_token_is_retried_elsewhere() -> None:
         router, engines, replicas = make(slack=10)
         engines[0].raises = EngineUnavailableError("connection refused")
         engines[1].raises = None
+        key = key_for(replicas, replicas[0])  # r0 is asked first
         for _ in range(3):
-            stream = await router.submit(request("k"))
+            stream = await router.submit(request(key))
             assert stream.replica is replicas[1]
             events = await drain(stream)
             assert "".join(e.text for e in events) == "abc"
@@ -155,7 +163,7 @@ def test_failure_before_the_first_token_is_retried_elsewhere() -> None:
 
         engines[0].raises, engines[0].fail_first = None, True  # an error as first event
         replicas[0].healthy = True
-        stream = await router.submit(request("fresh"))
+        stream = await router.submit(request(key_for(replicas, replicas[0], "fresh")))
         assert stream.replica is replicas[1]
         assert not replicas[0].healthy
 
@@ -274,3 +282,16 @@ def test_models_lists_every_route_and_aliases_resolve() -> None:
     assert router.route("").id == "first"
     assert router.route("ALIAS").id == "first"
     assert router.stats()["replicas"] == 2
+
+
+def test_processes_with_the_same_config_agree_on_a_new_conversation() -> None:
+    async def go() -> None:
+        homes = []
+        for _ in range(2):  # two app processes: two routers, same replica names
+            router, _, _ = make(slack=4)
+            picks = [(await router.submit(request(f"conv-{i}"))).replica.name for i in range(8)]
+            homes.append(picks)
+        assert homes[0] == homes[1]
+        assert set(homes[0]) == {"r0", "r1"}  # and keys spread over the replicas
+
+    run(go())

@@ -71,6 +71,12 @@ def default_affinity_key(request: GenerationRequest) -> str:
     return digest.hexdigest()[:32]
 
 
+def preferred(replicas: Sequence[Replica], key: str) -> Replica:
+    """Rendezvous hashing: the same key picks the same replica in every process, and a
+    replica leaving moves only its own keys."""
+    return max(replicas, key=lambda r: hashlib.sha256(f"{r.name}\x00{key}".encode()).digest())
+
+
 def _retryable(exc: BaseException) -> bool:
     """Failures of the replica, not of the request: those may succeed elsewhere."""
     return not isinstance(exc, CauserieError) or exc.status >= 500
@@ -219,7 +225,9 @@ class Router:
 
     def pick(self, route: ModelRoute, key: str, tried: set[int] | None = None) -> Replica | None:
         """The affine replica if up and not much busier, else the least loaded healthy one
-        (ties rotate); replicas marked down are a last resort."""
+        (ties rotate); replicas marked down are a last resort. A key seen for the first
+        time is affine to its rendezvous-hash choice, so that several app processes with
+        the same config send a conversation to the same replica."""
         left = [r for r in route.replicas if id(r) not in (tried or set())]
         pool = [r for r in left if r.healthy] or left
         if not pool:
@@ -228,8 +236,9 @@ class Router:
         order = pool[turn % len(pool) :] + pool[: turn % len(pool)]
         least = min(order, key=lambda r: r.inflight)
         affine = self._affinity.get(key)
-        slack = self.options.affinity_slack
-        if affine is not None and affine in pool and affine.inflight <= least.inflight + slack:
+        if affine is None or affine not in pool:
+            affine = preferred(pool, key)
+        if affine.inflight <= least.inflight + self.options.affinity_slack:
             return affine
         return least
 
