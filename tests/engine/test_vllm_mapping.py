@@ -24,6 +24,8 @@ from causerie.engine.vllm import (
     VllmEngine,
     VllmOptions,
     VllmStream,
+    _call_or_attr,
+    _structured,
     delta,
     engine_kwargs,
     finish_reason,
@@ -121,3 +123,22 @@ def test_stream_turns_cumulative_outputs_into_events_and_aborts_when_closed() ->
         assert aborted == ["r2"]
 
     asyncio.run(go())
+
+
+def test_release_differences_are_bridged() -> None:
+    class Old:
+        async def get_tokenizer(self) -> str:
+            return "tok-from-method"
+
+    new = SimpleNamespace(tokenizer="tok-from-attribute")
+    assert asyncio.run(_call_or_attr(Old(), "get_tokenizer", "tokenizer")) == "tok-from-method"
+    assert asyncio.run(_call_or_attr(new, "get_tokenizer", "tokenizer")) == "tok-from-attribute"
+
+    def params(**kw: object) -> dict[str, object]:
+        return kw
+
+    newer = SimpleNamespace(sampling_params=SimpleNamespace(StructuredOutputsParams=params))
+    older = SimpleNamespace(sampling_params=SimpleNamespace(GuidedDecodingParams=params))
+    schema = {"type": "object"}
+    assert _structured(newer, schema) == {"structured_outputs": {"json": schema}}
+    assert _structured(older, schema) == {"guided_decoding": {"json": schema}}

@@ -119,6 +119,22 @@ def delta(previous: str, cumulative: str) -> str:
     return cumulative[len(previous) :] if cumulative.startswith(previous) else cumulative
 
 
+# --- vLLM API differences between releases ----------------------------------------------
+async def _call_or_attr(engine: Any, method: str, attribute: str) -> Any:
+    """`await engine.method()` where the release has it, else `engine.attribute`."""
+    if hasattr(engine, attribute) and not hasattr(engine, method):
+        return getattr(engine, attribute)
+    return await getattr(engine, method)()
+
+
+def _structured(vllm: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """The SamplingParams argument enforcing a JSON schema (renamed across releases)."""
+    params = vllm.sampling_params
+    if hasattr(params, "StructuredOutputsParams"):
+        return {"structured_outputs": params.StructuredOutputsParams(json=schema)}
+    return {"guided_decoding": params.GuidedDecodingParams(json=schema)}
+
+
 # --- the engine -------------------------------------------------------------------------
 class VllmStream:
     def __init__(
@@ -198,9 +214,14 @@ class VllmEngine:
                 "the vllm engine needs vLLM: pip install 'causerie[vllm]'"
             ) from exc
         args = vllm.AsyncEngineArgs(**engine_kwargs(self.options))
-        self._engine = vllm.AsyncLLMEngine.from_engine_args(args)
-        self._tokenizer = await self._engine.get_tokenizer()
-        config = await self._engine.get_model_config()
+        engine_class: Any = getattr(vllm, "AsyncLLMEngine", None)
+        if engine_class is None:  # releases that export only the V1 engine
+            from vllm.v1.engine.async_llm import AsyncLLM
+
+            engine_class = AsyncLLM
+        self._engine = engine_class.from_engine_args(args)
+        self._tokenizer = await _call_or_attr(self._engine, "get_tokenizer", "tokenizer")
+        config = await _call_or_attr(self._engine, "get_model_config", "model_config")
         self._max_len = int(config.max_model_len)
         tok = self._tokenizer
         self._template = ChatTemplate(
@@ -240,7 +261,7 @@ class VllmEngine:
         kwargs = sampling_kwargs(request.params, room)
         schema = guided_json(request)
         if schema is not None:
-            kwargs["guided_decoding"] = vllm.sampling_params.GuidedDecodingParams(json=schema)
+            kwargs.update(_structured(vllm, schema))
         request_id = request.request_id or f"vllm-{next(_ids)}"
         outputs = self._engine.generate(prompt, vllm.SamplingParams(**kwargs), request_id)
         self._running += 1
