@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 from openai import OpenAI
@@ -47,6 +48,9 @@ def test_routes_to_a_local_and_a_remote_replica(server: Server, tmp_path: Path) 
                 model="nowhere", messages=[{"role": "user", "content": "Hi"}], max_tokens=4
             )
         assert isinstance(info.value.body, dict) and info.value.body["code"] == "model_not_found"
+        metrics = httpx.get(srv.url + "/metrics", headers={"Authorization": f"Bearer {KEY}"})
+        assert "causerie_replicas 2.0" in metrics.text
+        assert "causerie_replicas_healthy 2.0" in metrics.text
     finally:
         stop_server(srv)
 
