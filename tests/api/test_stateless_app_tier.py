@@ -3,7 +3,8 @@ two engine replicas (two more `causerie serve` processes with the bundled model)
 remote in a models config, all on loopback.
 
 Shows: a session made on app 1 works on app 2; a per-user rate limit is counted across
-both; under concurrent chats, SIGKILL of one engine replica affects only the answers in
+both; a conversation continued on either app returns to the replica holding its KV cache;
+under concurrent chats, SIGKILL of one engine replica affects only the answers in
 flight on it (they end with an error event and are stored `interrupted`, text kept), the
 others complete, and every later request succeeds through the surviving replica.
 """
@@ -155,6 +156,34 @@ def test_sessions_and_rate_limits_are_shared(tier: Tier) -> None:
         client.chat.completions.create(model=MODEL, messages=hello, max_tokens=2)  # type: ignore[arg-type]
     with pytest.raises(openai.RateLimitError):
         clients[1].chat.completions.create(model=MODEL, messages=hello, max_tokens=2)  # type: ignore[arg-type]
+
+
+def test_a_conversation_returns_to_its_replica_from_either_app(tier: Tier) -> None:
+    """Both apps route a conversation to the same replica, whose KV cache then serves the
+    whole earlier prompt (reported as cached tokens)."""
+    clients = [OpenAI(base_url=a.v1, api_key=APP_KEY, max_retries=0, timeout=60) for a in tier.apps]
+    for start in range(3):  # a few conversations, whatever replica each hashes to
+        messages: list[dict[str, str]] = [
+            {"role": "system", "content": f"You are assistant number {start}."},
+            {"role": "user", "content": "Name a colour."},
+        ]
+        for turn in range(3):
+            client = clients[(start + turn) % 2]  # alternate between the app processes
+            answer = client.chat.completions.create(
+                model=MODEL,
+                messages=messages,
+                max_tokens=8,
+                temperature=0,  # type: ignore[arg-type]
+            )
+            usage = answer.usage
+            assert usage is not None
+            if turn:
+                cached = usage.prompt_tokens_details.cached_tokens  # type: ignore[union-attr]
+                assert cached and cached >= usage.prompt_tokens // 2, (start, turn, usage)
+            messages += [
+                {"role": "assistant", "content": answer.choices[0].message.content or ""},
+                {"role": "user", "content": "And another one?"},
+            ]
 
 
 def test_killing_an_engine_replica_affects_only_its_answers_in_flight(tier: Tier) -> None:

@@ -134,6 +134,12 @@ def test_default_affinity_key_follows_the_start_of_the_conversation() -> None:
     b = default_affinity_key(request(content="hello"))
     c = default_affinity_key(request(content="other"))
     assert a == b != c
+    later = GenerationRequest(
+        model="m",
+        params=SamplingParams(),
+        messages=(Message("user", "hello"), Message("assistant", "hi!"), Message("user", "more")),
+    )
+    assert default_affinity_key(later) == a  # every turn of a conversation has one key
 
     async def go() -> None:
         router, _, _ = make(slack=4)

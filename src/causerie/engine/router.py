@@ -61,11 +61,14 @@ class RouterOptions:
 
 
 def default_affinity_key(request: GenerationRequest) -> str:
-    """For clients that name no key: the model and the start of the conversation."""
+    """For clients that name no key: the model and the start of the conversation (up to
+    its first user message, which every later turn repeats)."""
     digest = hashlib.sha256(request.model.encode())
     if request.messages is not None:
-        for m in request.messages[:2]:
+        for m in request.messages:
             digest.update(b"\x00" + m.role.encode() + b"\x00" + m.content.encode())
+            if m.role == "user":
+                break
     else:
         digest.update(b"\x01" + (request.prompt or "")[:512].encode())
     return digest.hexdigest()[:32]
