@@ -8,12 +8,13 @@ branch is the path from the root to `conversations.current_leaf_id`.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from causerie.store.accounts import as_utc
 from causerie.store.tables import ChatMessage, Conversation, utcnow
 
 
@@ -101,7 +102,7 @@ class MessageRepo:
         query = select(ChatMessage.id, ChatMessage.created_at, ChatMessage.duration_ms).where(
             ChatMessage.status == "streaming"
         )
-        return [(r.id, as_aware(r.created_at), r.duration_ms or 0) for r in self.s.execute(query)]
+        return [(r.id, as_utc(r.created_at), r.duration_ms or 0) for r in self.s.execute(query)]
 
     def interrupt_streaming(
         self, reason: str = "the server stopped", ids: Collection[str] | None = None
@@ -117,11 +118,6 @@ class MessageRepo:
             update(ChatMessage).where(*where).values(status="interrupted", error=reason)
         )
         return int(getattr(result, "rowcount", 0) or 0)
-
-
-def as_aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they are UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def created_order(message: ChatMessage) -> tuple[datetime, str]:
