@@ -6,7 +6,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from causerie.core.settings import Settings, load_settings
+from causerie.core.settings import load_settings
+from causerie.engine.modelsconfig import load_models_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 KINDS = {"local", "remote", "vllm"}
@@ -14,12 +15,8 @@ REPLICA_KEYS = {"engine", "url", "model", "api_key_env", "tensor_parallel_size"}
 
 
 def test_the_team_server_config_loads_as_settings(tmp_path: Path) -> None:
-    text = (EXAMPLES / "causerie.toml").read_text()
-    if "models_config" not in Settings.model_fields:  # the router's setting, merged separately
-        text = "\n".join(line for line in text.splitlines() if "models_config" not in line)
-    config = tmp_path / "causerie.toml"
-    config.write_text(text)
-    settings = load_settings(config)
+    settings = load_settings(EXAMPLES / "causerie.toml")
+    assert settings.models_config is not None
     assert settings.parallel == 4 and settings.requests_per_minute == 30
     assert settings.data_dir == Path("/var/lib/causerie")
 
@@ -37,6 +34,11 @@ def test_the_models_config_has_the_documented_shape() -> None:
                 assert replica["url"].endswith("/v1") and replica["model"]
             kinds.add(replica["engine"])
     assert kinds == KINDS
+
+
+def test_the_models_config_loads_with_the_routers_loader() -> None:
+    config = load_models_config(EXAMPLES / "models.toml")
+    assert {m.id for m in config.models} >= {"smollm2-135m"}
 
 
 def test_the_deployment_guide_links_only_existing_examples() -> None:

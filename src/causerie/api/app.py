@@ -1,7 +1,8 @@
 """`create_app(settings, engine, ...)`: builds the FastAPI application; nothing at import.
 
-The lifespan owns the resources: it migrates the database (when the app has one), starts
-the engine before the first request, and closes both on shutdown.
+The lifespan owns the resources: it migrates the database (when the app has one), repairs
+answers a dead process left streaming (at start and periodically), starts the engine
+before the first request, and closes them all on shutdown.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from causerie.api.native import personas as persona_routes
 from causerie.api.native import transfer as transfer_routes
 from causerie.api.openai import routes as openai_routes
 from causerie.api.security import install_accounts
-from causerie.chat.recovery import recover_interrupted
+from causerie.chat.recovery import keep_recovering, recover_at_start
 from causerie.core.settings import Settings
 from causerie.engine.base import Engine
 from causerie.store.db import Database
@@ -42,15 +43,20 @@ def create_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        repair: asyncio.Task[None] | None = None
         if db is not None:
             from causerie.store.migrate import upgrade
 
             await asyncio.to_thread(upgrade, db)
-            await asyncio.to_thread(recover_interrupted, db)
+            await asyncio.to_thread(recover_at_start, db)
+            repair = asyncio.create_task(keep_recovering(db))
         await engine.start()
         try:
             yield
         finally:
+            if repair is not None:
+                repair.cancel()
+                await asyncio.gather(repair, return_exceptions=True)
             await engine.close()
             if db is not None:
                 db.close()

@@ -32,6 +32,8 @@ class _EngineGauges(Collector):
             ("slots", "KV-cache slots"),
             ("slots_busy", "slots holding a running request"),
             ("parked", "conversations whose KV cache is parked in RAM"),
+            ("replicas", "engine replicas behind the router"),
+            ("replicas_healthy", "engine replicas that passed their last health check"),
         ):
             yield GaugeMetricFamily(f"causerie_{key}", help_text, value=stats.get(key, 0))
 

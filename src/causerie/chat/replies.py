@@ -141,13 +141,14 @@ class Replies:
     # --- streaming ------------------------------------------------------------------------
     async def _stream(self, answer: _Answer) -> AsyncIterator[ChatEvent]:
         yield ChatEvent("start", answer.start)
-        status, usage = "interrupted", Usage()
+        status, usage, failed = "interrupted", Usage(), False
         error: str | None = "the answer was stopped"
         last_save = time.monotonic()
         try:
             request = GenerationRequest(
-                model=answer.model, params=answer.params, messages=tuple(answer.history)
-            )
+                model=answer.model, params=answer.params, messages=tuple(answer.history),
+                affinity_key=answer.conversation_id,
+            )  # fmt: skip
             stream = await self.engine.submit(request)
             try:
                 async for event in stream:
@@ -158,8 +159,9 @@ class Replies:
                         usage = event.usage or usage
                         if event.finish_reason in ("stop", "length"):
                             status, error = "complete", None
-                        elif event.finish_reason == "error":
-                            status, error = "error", event.error or "the engine failed"
+                        elif event.finish_reason == "error":  # mid-answer: keep the text
+                            status, error = "interrupted", event.error or "the engine failed"
+                            failed = True
                         else:
                             error = event.error or "the answer was stopped"
                     if time.monotonic() - last_save >= SAVE_EVERY:
@@ -178,7 +180,7 @@ class Replies:
             "completion_tokens": usage.completion_tokens,
         }
         done["duration_ms"] = int((time.monotonic() - answer.started) * 1000)
-        if status == "error":
+        if status == "error" or failed:
             yield ChatEvent("error", done)
             return
         if answer.first_exchange and status == "complete":

@@ -53,6 +53,10 @@ def serve(
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="postgresql://… (default: SQLite)")
     ] = None,
+    models_config: Annotated[
+        Path | None,
+        typer.Option("--models-config", help="TOML file of models and replicas (router)"),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the chat app and the OpenAI-compatible API."""
@@ -70,6 +74,7 @@ def serve(
             api_key=api_key,
             data_dir=data_dir,
             database_url=database_url,
+            models_config=models_config,
         )
     )
 

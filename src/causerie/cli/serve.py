@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from causerie.api.app import create_app
 from causerie.api.metrics import Metrics
-from causerie.bootstrap import build_database, build_engine, resolve_model
+from causerie.bootstrap import build_database, build_serving_engine, describe
 from causerie.core.settings import Settings
 
 
@@ -39,16 +39,11 @@ def server_key(settings: Settings) -> tuple[Settings, str | None]:
 
 
 async def _serve(settings: Settings) -> None:
-    spec = resolve_model(settings)
+    metrics = Metrics()
+    engine = build_serving_engine(settings, metrics)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings, generated = server_key(settings)
-    metrics = Metrics()
-    engine = build_engine(settings, spec, metrics)
-    opts = engine.options
-    typer.echo(
-        f"Loading {spec.id} ({spec.path.name}): context {opts.ctx_size} tokens, "
-        f"{opts.parallel} parallel slots, {opts.threads} threads"
-    )
+    typer.echo(describe(engine))
     await engine.start()  # fail here, with one line, rather than inside uvicorn
     app = create_app(settings, engine, metrics, build_database(settings))
     config = uvicorn.Config(

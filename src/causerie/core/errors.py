@@ -88,6 +88,13 @@ class EngineOverloadedError(CauserieError):
         self.retry_after = retry_after
 
 
+class EngineUnavailableError(EngineOverloadedError):
+    """An engine (a replica, an upstream) cannot be reached or failed before answering;
+    a router may retry the request elsewhere."""
+
+    code = "engine_unavailable"
+
+
 class EngineError(CauserieError):
     """The engine failed while answering (not the client's fault)."""
 

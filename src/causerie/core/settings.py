@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     requests_per_minute: int | None = Field(default=None, ge=0, description="per-user default")
     tokens_per_day: int | None = Field(default=None, ge=0, description="per-user default")
     database_url: str | None = Field(default=None, description="default: SQLite in data_dir")
+    models_config: Path | None = Field(
+        default=None, description="TOML file: model ids and their replicas (router)"
+    )
     hf_endpoint: str | None = None
     log_level: str = "info"
 

@@ -85,7 +85,9 @@ class SamplingParams:
 class GenerationRequest:
     """One generation: either chat `messages` (rendered with the model's template) or a
     raw `prompt`. `model` is the id the client asked for (empty: the default model).
-    `tools` are shown to the model with the chat messages (see engine/toolprompt.py)."""
+    `tools` are shown to the model with the chat messages (see engine/toolprompt.py).
+    `affinity_key` (a conversation, a client) lets a router send related requests to the
+    replica that already holds their KV cache."""
 
     model: str
     params: SamplingParams
@@ -93,6 +95,7 @@ class GenerationRequest:
     prompt: str | None = None
     request_id: str = ""
     tools: tuple[ToolSpec, ...] = ()
+    affinity_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

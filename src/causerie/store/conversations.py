@@ -7,13 +7,14 @@ branch is the path from the root to `conversations.current_leaf_id`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from causerie.store.accounts import as_utc
 from causerie.store.tables import ChatMessage, Conversation, utcnow
 
 
@@ -95,12 +96,26 @@ class MessageRepo:
             .values(content=content, **fields)
         )
 
-    def interrupt_streaming(self, reason: str = "the server stopped") -> int:
-        """Mark answers left `streaming` by a crash as `interrupted`; returns how many."""
+    def streaming(self) -> list[tuple[str, datetime, int]]:
+        """(id, created_at, duration_ms) of every answer still `streaming`: its last
+        progress write was at about created_at + duration_ms."""
+        query = select(ChatMessage.id, ChatMessage.created_at, ChatMessage.duration_ms).where(
+            ChatMessage.status == "streaming"
+        )
+        return [(r.id, as_utc(r.created_at), r.duration_ms or 0) for r in self.s.execute(query)]
+
+    def interrupt_streaming(
+        self, reason: str = "the server stopped", ids: Collection[str] | None = None
+    ) -> int:
+        """Mark answers left `streaming` (all, or those of `ids` still streaming) as
+        `interrupted`; returns how many."""
+        where = [ChatMessage.status == "streaming"]
+        if ids is not None:
+            if not ids:
+                return 0
+            where.append(ChatMessage.id.in_(list(ids)))
         result = self.s.execute(
-            update(ChatMessage)
-            .where(ChatMessage.status == "streaming")
-            .values(status="interrupted", error=reason)
+            update(ChatMessage).where(*where).values(status="interrupted", error=reason)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -140,8 +140,9 @@ def chat_request(body: ChatCompletionRequest, request_id: str) -> GenerationRequ
     if fmt is not None:
         params = replace(params, output_format=fmt)
     return GenerationRequest(
-        model=body.model, params=params, messages=messages, request_id=request_id, tools=tools
-    )
+        model=body.model, params=params, messages=messages, request_id=request_id, tools=tools,
+        affinity_key=body.user,
+    )  # fmt: skip
 
 
 def completion_request(body: CompletionRequest, request_id: str) -> GenerationRequest:
@@ -158,7 +159,10 @@ def completion_request(body: CompletionRequest, request_id: str) -> GenerationRe
         prompt = prompt[0]
     wants_logprobs = body.logprobs is not None
     params = _sampling(body, body.max_tokens, wants_logprobs, body.logprobs or 0)
-    return GenerationRequest(model=body.model, params=params, prompt=prompt, request_id=request_id)
+    return GenerationRequest(
+        model=body.model, params=params, prompt=prompt, request_id=request_id,
+        affinity_key=body.user,
+    )  # fmt: skip
 
 
 def usage_out(usage: Usage | None) -> UsageOut:

@@ -279,6 +279,8 @@ export class ChatView {
       this.topbar.setTitle(data.title);
       this.hooks.onChanged(this.conversation);
     } else if (event === 'done' || event === 'error') {
+      // an answer cut short by a failing engine: kept as interrupted, the reason shown
+      if (event === 'error' && data.status === 'interrupted' && data.error) toast(data.error, 'error');
       this.finish(live, {
         status: data.status || (event === 'error' ? 'error' : 'complete'),
         error: data.error || null,

@@ -1,0 +1,271 @@
+"""`VllmEngine`: vLLM in this process on local GPUs (multi-GPU through vLLM's own tensor and
+pipeline parallelism), behind the `Engine` protocol.
+
+vLLM is an optional extra (`pip install causerie[vllm]`) imported only inside `start`.
+Prompts are rendered with the model's own chat template through our sandboxed Jinja (so
+tools look as they do on the llama.cpp engine); the mapping helpers at the top are pure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from causerie.core.errors import (
+    ConfigurationError,
+    ContextLengthExceededError,
+    EngineError,
+    ModelNotFoundError,
+    UnsupportedParameterError,
+)
+from causerie.core.types import (
+    FinishReason,
+    GenerationRequest,
+    ModelInfo,
+    SamplingParams,
+    StreamEvent,
+    Usage,
+)
+from causerie.engine.templates import ChatTemplate
+
+log = logging.getLogger("causerie.engine.vllm")
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class VllmOptions:
+    model: str
+    served_as: str | None = None
+    tokenizer: str | None = None
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    gpu_memory_utilization: float = 0.9
+    max_model_len: int | None = None
+    dtype: str = "auto"
+    quantization: str | None = None
+    enforce_eager: bool = False
+
+
+# --- pure mapping (tested without vLLM) -------------------------------------------------
+def engine_kwargs(options: VllmOptions) -> dict[str, Any]:
+    """Arguments of `vllm.AsyncEngineArgs`."""
+    kwargs: dict[str, Any] = {
+        "model": options.model,
+        "tensor_parallel_size": options.tensor_parallel_size,
+        "pipeline_parallel_size": options.pipeline_parallel_size,
+        "gpu_memory_utilization": options.gpu_memory_utilization,
+        "dtype": options.dtype,
+        "enforce_eager": options.enforce_eager,
+    }
+    for key in ("tokenizer", "max_model_len", "quantization"):
+        value = getattr(options, key)
+        if value is not None:
+            kwargs[key] = value
+    return kwargs
+
+
+def sampling_kwargs(params: SamplingParams, max_tokens: int) -> dict[str, Any]:
+    """Arguments of `vllm.SamplingParams` for `params` (`max_tokens`: what the context
+    leaves when the request sets none)."""
+    if params.grammar:
+        raise UnsupportedParameterError("a raw grammar is not supported by vLLM", param="grammar")
+    kwargs: dict[str, Any] = {
+        "max_tokens": params.max_tokens if params.max_tokens is not None else max_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "top_k": params.top_k if params.top_k > 0 else -1,
+        "min_p": params.min_p,
+        "presence_penalty": params.presence_penalty,
+        "frequency_penalty": params.frequency_penalty,
+        "repetition_penalty": params.repeat_penalty,
+        "seed": params.seed,
+        "stop": list(params.stop),
+        "ignore_eos": params.ignore_eos,
+        "logprobs": (params.top_logprobs or 0) if params.logprobs else None,
+    }
+    if params.logit_bias:
+        kwargs["logit_bias"] = dict(params.logit_bias)
+    return kwargs
+
+
+def guided_json(request: GenerationRequest) -> dict[str, Any] | None:
+    """The JSON schema to enforce, or None. With tools the format is only the tool call
+    grammar of the llama.cpp engine: vLLM leaves the model free and the parser finds calls."""
+    fmt = request.params.output_format
+    if fmt is None or request.tools:
+        return None
+    if fmt.min_count != 1 or fmt.max_count != 1 or fmt.prefix or fmt.suffix:
+        raise UnsupportedParameterError(
+            "this output format is not supported by vLLM", param="response_format"
+        )
+    schema: dict[str, Any] = json.loads(fmt.schema)
+    return schema
+
+
+def finish_reason(raw: str | None) -> FinishReason:
+    if raw == "length":
+        return "length"
+    if raw == "abort":
+        return "cancelled"
+    return "stop"
+
+
+def delta(previous: str, cumulative: str) -> str:
+    """The new text of a cumulative output (vLLM's default output kind)."""
+    return cumulative[len(previous) :] if cumulative.startswith(previous) else cumulative
+
+
+# --- vLLM API differences between releases ----------------------------------------------
+async def _call_or_attr(engine: Any, method: str, attribute: str) -> Any:
+    """`await engine.method()` where the release has it, else `engine.attribute`."""
+    if hasattr(engine, attribute) and not hasattr(engine, method):
+        return getattr(engine, attribute)
+    return await getattr(engine, method)()
+
+
+def _structured(vllm: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """The SamplingParams argument enforcing a JSON schema (renamed across releases)."""
+    params = vllm.sampling_params
+    if hasattr(params, "StructuredOutputsParams"):
+        return {"structured_outputs": params.StructuredOutputsParams(json=schema)}
+    return {"guided_decoding": params.GuidedDecodingParams(json=schema)}
+
+
+# --- the engine -------------------------------------------------------------------------
+class VllmStream:
+    def __init__(
+        self, outputs: Any, abort: Any, request_id: str, prompt_tokens: int, closed: Any
+    ) -> None:
+        self._outputs, self._abort, self._id = outputs, abort, request_id
+        self._prompt_tokens, self._done, self._closed, self._on_close = (
+            prompt_tokens, False, False, closed,
+        )  # fmt: skip
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        text, tokens = "", 0
+        try:
+            async for out in self._outputs:
+                completion = out.outputs[0]
+                piece = delta(text, completion.text)
+                text = completion.text
+                count = len(completion.token_ids) - tokens
+                tokens = len(completion.token_ids)
+                if completion.finish_reason is None:
+                    if piece:
+                        yield StreamEvent(text=piece, token_count=count)
+                    continue
+                self._done = True
+                cached = int(getattr(out, "num_cached_tokens", 0) or 0)
+                yield StreamEvent(
+                    text=piece,
+                    token_count=count,
+                    finish_reason=finish_reason(completion.finish_reason),
+                    usage=Usage(self._prompt_tokens, tokens, cached),
+                )
+                return
+        except Exception as exc:
+            self._done = True
+            log.exception("vLLM failed while answering")
+            yield StreamEvent(
+                finish_reason="error",
+                error=f"the engine failed while answering: {type(exc).__name__}",
+                usage=Usage(self._prompt_tokens, tokens),
+            )
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._on_close()
+        if not self._done:
+            self._done = True
+            await self._abort(self._id)
+
+
+class VllmEngine:
+    def __init__(self, options: VllmOptions) -> None:
+        self.options = options
+        self._engine: Any = None
+        self._template: ChatTemplate | None = None
+        self._tokenizer: Any = None
+        self._max_len = options.max_model_len or 4096
+        self._running = 0
+
+    def models(self) -> Sequence[ModelInfo]:
+        name = self.options.served_as or self.options.model.rstrip("/").rsplit("/", 1)[-1]
+        return [ModelInfo(id=name, context_length=self._max_len, architecture="vllm")]
+
+    async def start(self) -> None:
+        if self._engine is not None:
+            return
+        try:
+            import vllm
+        except ImportError as exc:
+            raise ConfigurationError(
+                "the vllm engine needs vLLM: pip install 'causerie[vllm]'"
+            ) from exc
+        args = vllm.AsyncEngineArgs(**engine_kwargs(self.options))
+        engine_class: Any = getattr(vllm, "AsyncLLMEngine", None)
+        if engine_class is None:  # releases that export only the V1 engine
+            from vllm.v1.engine.async_llm import AsyncLLM
+
+            engine_class = AsyncLLM
+        self._engine = engine_class.from_engine_args(args)
+        self._tokenizer = await _call_or_attr(self._engine, "get_tokenizer", "tokenizer")
+        config = await _call_or_attr(self._engine, "get_model_config", "model_config")
+        self._max_len = int(config.max_model_len)
+        tok = self._tokenizer
+        self._template = ChatTemplate(
+            getattr(tok, "chat_template", None),
+            bos_token=getattr(tok, "bos_token", None) or "",
+            eos_token=getattr(tok, "eos_token", None) or "",
+        )
+
+    async def close(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None and hasattr(engine, "shutdown"):
+            engine.shutdown()
+
+    def stats(self) -> dict[str, float]:
+        return {"running": self._running, "queued": 0}
+
+    async def submit(self, request: GenerationRequest) -> VllmStream:
+        names = (self.models()[0].id, self.options.model)
+        if request.model and request.model not in names:
+            raise ModelNotFoundError(f"The model '{request.model}' does not exist", param="model")
+        if self._engine is None or self._template is None:
+            raise EngineError("the engine is not running")
+        import vllm
+
+        if request.messages is not None:
+            prompt = self._template.render(request.messages, tools=request.tools)
+        else:
+            prompt = request.prompt or ""
+        n_prompt = len(self._tokenizer.encode(prompt, add_special_tokens=False))
+        room = self._max_len - n_prompt
+        if room <= 0 or (request.params.max_tokens or 0) > room:
+            raise ContextLengthExceededError(
+                f"This model's maximum context length is {self._max_len} tokens; your request "
+                f"needs {n_prompt + (request.params.max_tokens or 1)}.",
+                param="messages" if request.messages is not None else "prompt",
+            )
+        kwargs = sampling_kwargs(request.params, room)
+        schema = guided_json(request)
+        if schema is not None:
+            kwargs.update(_structured(vllm, schema))
+        request_id = request.request_id or f"vllm-{next(_ids)}"
+        outputs = self._engine.generate(prompt, vllm.SamplingParams(**kwargs), request_id)
+        self._running += 1
+        return VllmStream(outputs, self._engine.abort, request_id, n_prompt, self._closed)
+
+    def _closed(self) -> None:
+        self._running -= 1
