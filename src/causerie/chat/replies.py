@@ -194,6 +194,8 @@ class Replies:
                 finally:
                     await stream.aclose()
                 calls = list(parser.calls) if parser is not None and status == "complete" else []
+                if calls:  # what the answer said besides its calls
+                    answer.text[:] = ["".join(answer.text).strip()]
             except CauserieError as exc:
                 status, error = "error", exc.message
             finally:
