@@ -134,7 +134,14 @@ CALCULATOR = Tool(
     ),
     parameters={
         "type": "object",
-        "properties": {"expression": {"type": "string", "description": "e.g. (2 + 3) * sqrt(16)"}},
+        "properties": {
+            "expression": {
+                "type": "string",
+                "description": "e.g. (2 + 3) * sqrt(16)",
+                # enforced by the grammar of a forced call: keeps small models brief
+                "pattern": "^[0-9a-z(-][0-9a-z.+*/%^(), -]{0,159}$",
+            }
+        },
         "required": ["expression"],
     },
     run=_run,
