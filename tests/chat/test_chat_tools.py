@@ -165,5 +165,8 @@ def test_registry_names() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         check_names(["calculator", "rm"], param="params.tools")
     assert caught.value.param == "params.tools" and "rm" in caught.value.message
+    static = Path(__file__).resolve().parents[2] / "src/causerie/web/static/i18n"
+    en, fr = (json.loads((static / f"{lang}.json").read_text()) for lang in ("en", "fr"))
     for tool in TOOLS.values():
         assert tool.title == f"tools.{tool.name}" and tool.parameters["type"] == "object"
+        assert tool.title in en and tool.title in fr  # the UI shows its translated name
