@@ -225,3 +225,20 @@ def test_conversation_tools_are_validated(db: Database) -> None:
     with pytest.raises(InvalidRequestError):
         convs.update(conv, params={"tools": "calculator"})
     assert convs.update(conv, params={"tools": []}).params["tools"] == []
+
+
+def test_a_conversation_deleted_during_a_tool_run_ends_the_answer(db: Database) -> None:
+    engine = ScriptsEngine([CALL], ["never"])
+    user_id, conv = setup(db, ["calculator"])
+
+    async def delete_midway() -> list[ChatEvent]:
+        out = []
+        async for event in Replies(db, engine, user_id).send(conv, "compute"):
+            out.append(event)
+            if event.kind == "tool_call":
+                Conversations(db, user_id).delete(conv)
+        return out
+
+    events = asyncio.run(delete_midway())
+    assert events[-1].kind == "error" and events[-1].data["error"] == "conversation not found"
+    assert len(engine.answers) == 1

@@ -219,6 +219,9 @@ class Replies:
                     result = await run_call(call, context)
                     yield ChatEvent("tool_result", {"message": tool_round.record(call, result)})
                 following = tool_round.continuation()
+            except CauserieError as exc:  # e.g. the conversation was deleted meanwhile
+                status, error = "error", exc.message
+                break
             finally:
                 tool_round.close(calls)
             said = Message("assistant", "".join(answer.text), tool_calls=tuple(calls))

@@ -129,7 +129,10 @@ class ToolRound:
         """Every call that has no result yet gets an `interrupted` one."""
         for call in calls:
             if call.id not in self.done:
-                self.record(call, INTERRUPTED, status="interrupted")
+                try:
+                    self.record(call, INTERRUPTED, status="interrupted")
+                except NotFoundError:  # the conversation is gone: nothing left to close
+                    return
 
     def continuation(self) -> MessageView:
         """The next answer's row (`streaming`), child of the last result: the caller must
