@@ -27,13 +27,16 @@ class ToolContext:
     timezone: str = "UTC"
 
 
+RunTool = Callable[[dict[str, Any], ToolContext], Awaitable[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class Tool:
     name: str
     title: str  # i18n key of the name shown in the UI
     description: str
     parameters: dict[str, Any]
-    run: Callable[[dict[str, Any], ToolContext], Awaitable[str]] = field(repr=False)
+    run: RunTool = field(repr=False)
 
 
 def text_arg(args: dict[str, Any], name: str, *, required: bool = True, most: int = 10_000) -> str:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from causerie.chat.tools.base import Tool, ToolContext, ToolInputError, text_arg
+from causerie.chat.tools.base import RunTool, Tool, ToolContext, ToolInputError, text_arg
 
 
 def zone(name: str) -> ZoneInfo:
@@ -28,7 +28,7 @@ def describe(now: datetime) -> str:
     )
 
 
-def make_run(clock: Callable[[], datetime]) -> Callable[[dict[str, Any], ToolContext], Any]:
+def make_run(clock: Callable[[], datetime]) -> RunTool:
     async def run(args: dict[str, Any], context: ToolContext) -> str:
         name = text_arg(args, "timezone", required=False, most=64).strip() or context.timezone
         return describe(clock().astimezone(zone(name)))

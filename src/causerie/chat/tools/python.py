@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 from causerie.chat.sandbox import SandboxLimits, SandboxResult, run_python
-from causerie.chat.tools.base import Tool, ToolContext, ToolInputError, clip, text_arg
+from causerie.chat.tools.base import RunTool, Tool, ToolContext, ToolInputError, clip, text_arg
 
 LIMITS = SandboxLimits(time_s=10.0, memory_bytes=512 << 20, output_chars=8000)
 
@@ -29,7 +29,7 @@ def report(result: SandboxResult, limits: SandboxLimits = LIMITS) -> str:
     return "\n".join(parts)
 
 
-def make_run(limits: SandboxLimits) -> Any:
+def make_run(limits: SandboxLimits) -> RunTool:
     async def run(args: dict[str, Any], context: ToolContext) -> str:
         code = text_arg(args, "code", most=20_000)
         if not code.strip():
