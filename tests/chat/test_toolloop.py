@@ -242,3 +242,15 @@ def test_a_conversation_deleted_during_a_tool_run_ends_the_answer(db: Database) 
     events = asyncio.run(delete_midway())
     assert events[-1].kind == "error" and events[-1].data["error"] == "conversation not found"
     assert len(engine.answers) == 1
+
+
+def test_the_users_time_zone_reaches_the_tools(db: Database) -> None:
+    clock = '<tool_call>{"name": "datetime", "arguments": {}}</tool_call>'
+    engine = ScriptsEngine([clock], ["Noted."])
+    user_id, conv = setup(db, ["datetime"])
+    replies = Replies(db, engine, user_id)
+    asyncio.run(collect(replies.send(conv, "time?", timezone="Asia/Kolkata")))
+    assert "UTC+0530" in path(db, user_id, conv)[2].content
+    engine.requests.clear()
+    asyncio.run(collect(replies.send(conv, "and now?", timezone="Nowhere/Atlantis")))
+    assert "UTC+0000" in path(db, user_id, conv)[-2].content  # unknown: UTC

@@ -20,6 +20,7 @@ from causerie.chat.toolcalls import ToolCallStream
 from causerie.chat.toolloop import ToolPlan, ToolRound, call_dict, history_message, load_plan
 from causerie.chat.toolloop import shown_text as _shown
 from causerie.chat.tools import ToolContext, run_call
+from causerie.chat.tools.clock import valid_zone
 from causerie.chat.tree import path_to
 from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
 from causerie.core.types import GenerationRequest, Message, SamplingParams, ToolCall, Usage
@@ -49,6 +50,7 @@ class _Answer:
     text: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     tools: ToolPlan = field(default_factory=ToolPlan)
+    timezone: str = "UTC"  # the user's, for tools
 
 
 class Replies:
@@ -67,9 +69,11 @@ class Replies:
         *,
         use_leaf: bool = True,
         tool: str | None = None,
+        timezone: str | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """A new user message (a new branch when `parent_id` is an older message);
-        `tool` names a tool the answer must call first."""
+        `tool` names a tool the answer must call first; `timezone` is the user's (tools
+        use UTC when it is unknown to this system)."""
         if not content.strip():
             raise InvalidRequestError("the message is empty", param="content")
         tools = load_plan(self.db, self.user_id, conversation_id, tool)
@@ -77,6 +81,7 @@ class Replies:
             conversation_id, content=content, parent_id=parent_id, use_leaf=use_leaf
         )
         answer.tools = tools
+        answer.timezone = timezone if timezone and valid_zone(timezone) else "UTC"
         return self._stream(answer)
 
     def regenerate(self, conversation_id: str, message_id: str) -> AsyncIterator[ChatEvent]:
@@ -156,7 +161,7 @@ class Replies:
         results and stream the continuation, up to MAX_ROUNDS rounds."""
         yield ChatEvent("start", answer.start)
         first, total, opening = answer, Usage(), None
-        context = ToolContext(self.db, self.user_id)
+        context = ToolContext(self.db, self.user_id, answer.timezone)
         round_ = 0
         while True:
             status, usage = "interrupted", Usage()

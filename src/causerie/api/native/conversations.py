@@ -57,6 +57,7 @@ class MessageCreate(BaseModel):
     content: str = Field(min_length=1, max_length=200_000)
     parent_id: str | None = Field(default=None, max_length=64)
     tool: str | None = Field(default=None, max_length=64)  # a tool the answer must call
+    timezone: str | None = Field(default=None, max_length=64)  # the user's IANA zone
 
 
 class BranchSwitch(BaseModel):
@@ -196,6 +197,7 @@ async def send(
         body.parent_id,
         use_leaf=use_leaf,
         tool=body.tool,
+        timezone=body.timezone,
     )
     return sse_response(_frames(events))
 

@@ -21,6 +21,14 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
+def valid_zone(name: str) -> bool:
+    try:
+        zone(name)
+    except ToolInputError:
+        return False
+    return True
+
+
 def describe(now: datetime) -> str:
     return (
         f"{now.strftime('%A %d %B %Y, %H:%M:%S')} ({now.tzname()}, UTC{now.strftime('%z')}); "

@@ -16,6 +16,11 @@ import { openConversationSettings } from './conversation-settings.js';
 import { pendingToolMessage } from './toolblock.js';
 import { chatTools } from '../tools.js';
 
+// The browser's IANA time zone, for tools such as `datetime` (null when unknown).
+function userTimeZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+}
+
 export class ChatView {
   // hooks: {models, onToggleSidebar, onChanged(conv), onRemoved(id)}
   constructor(hooks) {
@@ -204,12 +209,13 @@ export class ChatView {
       this.thread.showError(error.message, () => this.send(text));
       return;
     }
-    await this.run(`/api/conversations/${conversation.id}/messages`, { content: text, ...(tool ? { tool } : {}) });
+    const body = { content: text, timezone: userTimeZone(), ...(tool ? { tool } : {}) };
+    await this.run(`/api/conversations/${conversation.id}/messages`, body);
   }
 
   edit(msg, text) {
     if (this.streaming || !this.conversation) return;
-    this.run(`/api/conversations/${this.conversation.id}/messages`, { content: text, parent_id: msg.parent_id ?? null });
+    this.run(`/api/conversations/${this.conversation.id}/messages`, { content: text, parent_id: msg.parent_id ?? null, timezone: userTimeZone() });
   }
 
   regenerate(msg) {
