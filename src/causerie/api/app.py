@@ -24,6 +24,7 @@ from causerie.api.native import documents as document_routes
 from causerie.api.native import keys as key_routes
 from causerie.api.native import me as me_routes
 from causerie.api.native import personas as persona_routes
+from causerie.api.native import tools as tool_routes
 from causerie.api.native import transfer as transfer_routes
 from causerie.api.openai import routes as openai_routes
 from causerie.api.security import install_accounts
@@ -81,5 +82,6 @@ def create_app(
     app.include_router(document_routes.router)
     app.include_router(me_routes.router)
     app.include_router(transfer_routes.router)
+    app.include_router(tool_routes.router)
     app.include_router(web_routes.router)
     return app

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from causerie.chat.tools import check_names
 from causerie.chat.tree import children_of, deepest_latest, path_to
 from causerie.chat.views import ConversationView, MessageView
-from causerie.core.errors import NotFoundError
+from causerie.core.errors import InvalidRequestError, NotFoundError
 from causerie.store.db import Database
 from causerie.store.tables import ChatMessage, Conversation
 from causerie.store.unit import Unit
@@ -54,7 +55,14 @@ def conversation_view(conv: Conversation, messages: Sequence[ChatMessage] = ()) 
 
 
 def clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in (params or {}).items() if k in SAMPLING_KEYS and v is not None}
+    """The sampling keys that are set, and `tools`: the enabled chat tools (names checked)."""
+    out = {k: v for k, v in (params or {}).items() if k in SAMPLING_KEYS and v is not None}
+    tools = (params or {}).get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            raise InvalidRequestError("tools must be a list of tool names", param="params.tools")
+        out["tools"] = check_names(tools, param="params.tools")
+    return out
 
 
 class Conversations:

@@ -16,9 +16,14 @@ from typing import Any
 
 from causerie.chat.conversations import Conversations, message_view
 from causerie.chat.titles import make_title
+from causerie.chat.toolcalls import ToolCallStream
+from causerie.chat.toolloop import ToolPlan, ToolRound, call_dict, history_message, load_plan
+from causerie.chat.toolloop import shown_text as _shown
+from causerie.chat.tools import ToolContext, run_call
+from causerie.chat.tools.clock import valid_zone
 from causerie.chat.tree import path_to
 from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
-from causerie.core.types import GenerationRequest, Message, SamplingParams, Usage
+from causerie.core.types import GenerationRequest, Message, SamplingParams, ToolCall, Usage
 from causerie.engine.base import Engine
 from causerie.store.db import Database
 
@@ -44,6 +49,8 @@ class _Answer:
     start: dict[str, Any] = field(default_factory=dict)
     text: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    tools: ToolPlan = field(default_factory=ToolPlan)
+    timezone: str = "UTC"  # the user's, for tools
 
 
 class Replies:
@@ -61,18 +68,27 @@ class Replies:
         parent_id: str | None = None,
         *,
         use_leaf: bool = True,
+        tool: str | None = None,
+        timezone: str | None = None,
     ) -> AsyncIterator[ChatEvent]:
-        """A new user message (a new branch when `parent_id` is an older message)."""
+        """A new user message (a new branch when `parent_id` is an older message);
+        `tool` names a tool the answer must call first; `timezone` is the user's (tools
+        use UTC when it is unknown to this system)."""
         if not content.strip():
             raise InvalidRequestError("the message is empty", param="content")
+        tools = load_plan(self.db, self.user_id, conversation_id, tool)
         answer = self._prepare(
             conversation_id, content=content, parent_id=parent_id, use_leaf=use_leaf
         )
+        answer.tools = tools
+        answer.timezone = timezone if timezone and valid_zone(timezone) else "UTC"
         return self._stream(answer)
 
     def regenerate(self, conversation_id: str, message_id: str) -> AsyncIterator[ChatEvent]:
         """A new answer beside `message_id` (an assistant message), from the same prompt."""
+        tools = load_plan(self.db, self.user_id, conversation_id, None)
         answer = self._prepare(conversation_id, regenerate=message_id)
+        answer.tools = tools
         return self._stream(answer)
 
     # --- preparation (one transaction, acknowledged before streaming) -------------------
@@ -126,8 +142,9 @@ class Replies:
         system = "\n\n".join(p for p in (system_prompt.strip(), self.instructions) if p)
         history = [Message("system", system)] if system else []
         for m in path:
-            if m.role in ("user", "assistant") and (m.content or m.role == "user"):
-                history.append(Message(m.role, m.content))
+            message = history_message(m)  # user, assistant (with its tool calls), tool
+            if message is not None:
+                history.append(message)
         return history
 
     @staticmethod
@@ -140,57 +157,113 @@ class Replies:
 
     # --- streaming ------------------------------------------------------------------------
     async def _stream(self, answer: _Answer) -> AsyncIterator[ChatEvent]:
+        """Stream one answer; while it calls tools, run them (see toolloop.py), record the
+        results and stream the continuation, up to MAX_ROUNDS rounds."""
         yield ChatEvent("start", answer.start)
-        status, usage, failed = "interrupted", Usage(), False
-        error: str | None = "the answer was stopped"
-        last_save = time.monotonic()
-        try:
-            request = GenerationRequest(
-                model=answer.model, params=answer.params, messages=tuple(answer.history),
-                affinity_key=answer.conversation_id,
-            )  # fmt: skip
-            stream = await self.engine.submit(request)
+        first, total, opening = answer, Usage(), None
+        context = ToolContext(self.db, self.user_id, answer.timezone)
+        round_ = 0
+        while True:
+            status, usage, failed = "interrupted", Usage(), False
+            error: str | None = "the answer was stopped"
+            last_save = time.monotonic()
+            specs = answer.tools.specs(round_)
+            parser = ToolCallStream() if specs else None
+            calls: list[ToolCall] = []
             try:
-                async for event in stream:
-                    if event.text:
-                        answer.text.append(event.text)
-                        yield ChatEvent("delta", {"text": event.text})
-                    if event.finish_reason is not None:
-                        usage = event.usage or usage
-                        if event.finish_reason in ("stop", "length"):
-                            status, error = "complete", None
-                        elif event.finish_reason == "error":  # mid-answer: keep the text
-                            status, error = "interrupted", event.error or "the engine failed"
-                            failed = True
-                        else:
-                            error = event.error or "the answer was stopped"
-                    if time.monotonic() - last_save >= SAVE_EVERY:
-                        last_save = time.monotonic()
-                        await asyncio.to_thread(self._save, answer, "streaming", None, usage)
+                if opening is not None:
+                    yield opening
+                request = GenerationRequest(
+                    model=answer.model,
+                    params=answer.tools.params(answer.params, round_),
+                    messages=tuple(answer.history),
+                    tools=specs,
+                    affinity_key=answer.conversation_id,
+                )
+                stream = await self.engine.submit(request)
+                try:
+                    async for event in stream:
+                        for text in _shown(parser, event.text, event.finish_reason is not None):
+                            answer.text.append(text)
+                            yield ChatEvent("delta", {"text": text})
+                        if event.finish_reason is not None:
+                            usage = event.usage or usage
+                            if event.finish_reason in ("stop", "length"):
+                                status, error = "complete", None
+                            elif event.finish_reason == "error":  # mid-answer: keep the text
+                                status, error = "interrupted", event.error or "the engine failed"
+                                failed = True
+                            else:
+                                error = event.error or "the answer was stopped"
+                        if time.monotonic() - last_save >= SAVE_EVERY:
+                            last_save = time.monotonic()
+                            await asyncio.to_thread(self._save, answer, "streaming", None, usage)
+                finally:
+                    await stream.aclose()
+                calls = list(parser.calls) if parser is not None and status == "complete" else []
+                if calls:  # what the answer said besides its calls
+                    answer.text[:] = ["".join(answer.text).strip()]
+            except CauserieError as exc:
+                status, error = "error", exc.message
             finally:
-                await stream.aclose()
-        except CauserieError as exc:
-            status, error = "error", exc.message
-        finally:
-            # synchronous on purpose: this must run even while the task is being cancelled
-            self._save(answer, status, error, usage)
+                # synchronous on purpose: this must run even while the task is being cancelled
+                meta = {"tool_calls": [call_dict(c) for c in calls]} if calls else None
+                self._save(answer, status, error, usage, meta)
+            total = Usage(
+                total.prompt_tokens + usage.prompt_tokens,
+                total.completion_tokens + usage.completion_tokens,
+            )
+            if not calls:
+                break
+            tool_round = ToolRound(
+                self.db, self.user_id, answer.conversation_id, answer.message_id, answer.model
+            )
+            try:
+                for call in calls:
+                    yield ChatEvent(
+                        "tool_call", {"message_id": answer.message_id, "call": call_dict(call)}
+                    )
+                    result = await run_call(call, context)
+                    yield ChatEvent("tool_result", {"message": tool_round.record(call, result)})
+                following = tool_round.continuation()
+            except CauserieError as exc:  # e.g. the conversation was deleted meanwhile
+                status, error = "error", exc.message
+                break
+            finally:
+                tool_round.close(calls)
+            said = Message("assistant", "".join(answer.text), tool_calls=tuple(calls))
+            answer = _Answer(
+                answer.conversation_id, following.id, answer.model,
+                [*answer.history, said, *tool_round.messages], answer.params, False,
+                tools=answer.tools,
+            )  # fmt: skip
+            opening = ChatEvent("continue", {"assistant_message": following})
+            round_ += 1
         done: dict[str, Any] = {"status": status, "error": error, "message_id": answer.message_id}
         done["usage"] = {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
+            "prompt_tokens": total.prompt_tokens,
+            "completion_tokens": total.completion_tokens,
         }
-        done["duration_ms"] = int((time.monotonic() - answer.started) * 1000)
+        done["duration_ms"] = int((time.monotonic() - first.started) * 1000)
         if status == "error" or failed:
             yield ChatEvent("error", done)
             return
-        if answer.first_exchange and status == "complete":
-            title = await make_title(self.engine, answer.history, "".join(answer.text))
+        if first.first_exchange and status == "complete":
+            title = await make_title(self.engine, first.history, "".join(answer.text))
             if title:
                 await asyncio.to_thread(self._set_title, answer.conversation_id, title)
                 yield ChatEvent("title", {"title": title})
         yield ChatEvent("done", done)
 
-    def _save(self, answer: _Answer, status: str, error: str | None, usage: Usage) -> None:
+    def _save(
+        self,
+        answer: _Answer,
+        status: str,
+        error: str | None,
+        usage: Usage,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        fields: dict[str, Any] = {"meta": meta} if meta is not None else {}
         with self.db.unit() as uow:
             uow.messages.save_progress(
                 answer.message_id,
@@ -200,6 +273,7 @@ class Replies:
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
                 duration_ms=int((time.monotonic() - answer.started) * 1000),
+                **fields,
             )
             uow.commit()
 

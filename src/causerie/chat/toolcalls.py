@@ -11,15 +11,41 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from causerie.core.types import ToolCall
+from causerie.core.types import OutputFormat, ToolCall, ToolSpec
 
 OPEN, CLOSE = "<tool_call>", "</tool_call>"
+CALL_PREFIX, CALL_SUFFIX = OPEN + "\n", "\n" + CLOSE
 _BLOCK = re.compile(re.escape(OPEN) + r"(.*?)" + re.escape(CLOSE), re.DOTALL)
 
 
 def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def call_schema(tool: ToolSpec) -> dict[str, Any]:
+    """The JSON Schema of one `<tool_call>` block's body calling `tool`."""
+    return {
+        "type": "object",
+        "properties": {"name": {"const": tool.name}, "arguments": json.loads(tool.parameters)},
+        "required": ["name", "arguments"],
+        "additionalProperties": False,
+    }
+
+
+def forced_calls(tools: list[ToolSpec], most: int = 1, strict: bool = False) -> OutputFormat:
+    """The constraint that makes an answer 1..`most` call blocks to some of `tools`."""
+    schemas = [call_schema(t) for t in tools]
+    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+    return OutputFormat(
+        schema=json.dumps(schema),
+        prefix=CALL_PREFIX,
+        suffix=CALL_SUFFIX,
+        min_count=1,
+        max_count=most,
+        strict=strict,
+    )
 
 
 def parse_call(body: str) -> ToolCall | None:

@@ -1,7 +1,8 @@
 """`/api/conversations`: the web app's conversations, branches and streamed answers.
 
 Answers stream as SSE with named events: `start` (the stored user and assistant
-messages), `delta` (text), `title`, `done` or `error`. Leaving the stream stops the answer
+messages), `delta` (text), `tool_call` / `tool_result` / `continue` (a tool round and the
+answer that follows it), `title`, `done` or `error`. Leaving the stream stops the answer
 and leaves it `interrupted`.
 """
 
@@ -32,6 +33,7 @@ class Params(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(default=None, ge=1, le=32768)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    tools: list[str] | None = Field(default=None, max_length=16)  # enabled chat tools
 
 
 class ConversationCreate(BaseModel):
@@ -54,6 +56,8 @@ class ConversationUpdate(BaseModel):
 class MessageCreate(BaseModel):
     content: str = Field(min_length=1, max_length=200_000)
     parent_id: str | None = Field(default=None, max_length=64)
+    tool: str | None = Field(default=None, max_length=64)  # a tool the answer must call
+    timezone: str | None = Field(default=None, max_length=64)  # the user's IANA zone
 
 
 class BranchSwitch(BaseModel):
@@ -187,7 +191,13 @@ async def send(
     replies = Replies(db, engine, user.id, user.custom_instructions)
     use_leaf = "parent_id" not in body.model_fields_set
     events = await asyncio.to_thread(
-        replies.send, conversation_id, body.content, body.parent_id, use_leaf=use_leaf
+        replies.send,
+        conversation_id,
+        body.content,
+        body.parent_id,
+        use_leaf=use_leaf,
+        tool=body.tool,
+        timezone=body.timezone,
     )
     return sse_response(_frames(events))
 

@@ -11,11 +11,11 @@ import json
 from typing import Any
 
 from causerie.api.openai.protocol import ChatCompletionRequest, FunctionDef
+from causerie.chat.toolcalls import forced_calls
 from causerie.core.errors import InvalidRequestError
 from causerie.core.types import OutputFormat, ToolSpec
 
 MAX_PARALLEL_CALLS = 4
-CALL_PREFIX, CALL_SUFFIX = "<tool_call>\n", "\n</tool_call>"
 EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
 
@@ -51,15 +51,6 @@ def _spec(function: FunctionDef) -> ToolSpec:
     return ToolSpec(
         name=function.name, description=function.description, parameters=json.dumps(parameters)
     )
-
-
-def _call_schema(tool: ToolSpec) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"name": {"const": tool.name}, "arguments": json.loads(tool.parameters)},
-        "required": ["name", "arguments"],
-        "additionalProperties": False,
-    }
 
 
 def _choice(raw: str | dict[str, Any] | None, names: list[str]) -> str:
@@ -106,15 +97,5 @@ def tool_plan(body: ChatCompletionRequest) -> tuple[tuple[ToolSpec, ...], Output
     else:
         forced = [s for s in specs if s.name == choice]
         most = 1
-    schemas = [_call_schema(s) for s in forced]
-    schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
     strict = any(t.function.strict for t in body.tools or () if t.function.name in names)
-    fmt = OutputFormat(
-        schema=json.dumps(schema),
-        prefix=CALL_PREFIX,
-        suffix=CALL_SUFFIX,
-        min_count=1,
-        max_count=most,
-        strict=strict,
-    )
-    return tuple(specs), fmt
+    return tuple(specs), forced_calls(forced, most, strict)

@@ -13,6 +13,13 @@ import { ThreadView } from './thread.js';
 import { Composer } from './composer.js';
 import { Topbar } from './topbar.js';
 import { openConversationSettings } from './conversation-settings.js';
+import { pendingToolMessage } from './toolblock.js';
+import { chatTools } from '../tools.js';
+
+// The browser's IANA time zone, for tools such as `datetime` (null when unknown).
+function userTimeZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+}
 
 export class ChatView {
   // hooks: {models, onToggleSidebar, onChanged(conv), onRemoved(id)}
@@ -33,6 +40,7 @@ export class ChatView {
       emptyState: () => this.emptyState(),
     });
     this.composer = new Composer({ onSend: (text) => this.send(text), onStop: () => this.stop() });
+    chatTools().then((tools) => this.composer.setTools(tools)).catch(() => {});
     this.topbar = new Topbar({
       models: hooks.models,
       onToggleSidebar: hooks.onToggleSidebar,
@@ -145,12 +153,14 @@ export class ChatView {
     }
   }
 
-  openSettings() {
+  async openSettings() {
+    const tools = await chatTools().catch(() => []);
     const source = this.conversation || this.draft || {};
     openConversationSettings({
       systemPrompt: source.system_prompt,
       params: source.params,
       persona: this.draft?.persona || null,
+      tools,
       onSave: async (changes) => {
         if (!this.conversation) {
           Object.assign(this.draft, { system_prompt: changes.system_prompt, params: { ...this.draft.params, ...changes.params } });
@@ -190,6 +200,7 @@ export class ChatView {
 
   async send(text) {
     if (this.streaming) return;
+    const tool = this.composer.takeTool();
     let conversation;
     try {
       conversation = await this.ensureConversation();
@@ -198,12 +209,13 @@ export class ChatView {
       this.thread.showError(error.message, () => this.send(text));
       return;
     }
-    await this.run(`/api/conversations/${conversation.id}/messages`, { content: text });
+    const body = { content: text, timezone: userTimeZone(), ...(tool ? { tool } : {}) };
+    await this.run(`/api/conversations/${conversation.id}/messages`, body);
   }
 
   edit(msg, text) {
     if (this.streaming || !this.conversation) return;
-    this.run(`/api/conversations/${this.conversation.id}/messages`, { content: text, parent_id: msg.parent_id ?? null });
+    this.run(`/api/conversations/${this.conversation.id}/messages`, { content: text, parent_id: msg.parent_id ?? null, timezone: userTimeZone() });
   }
 
   regenerate(msg) {
@@ -274,6 +286,8 @@ export class ChatView {
     } else if (event === 'delta') {
       live.text += data.text || '';
       this.thread.streamText(live.assistantId, live.text);
+    } else if (event === 'tool_call' || event === 'tool_result' || event === 'continue') {
+      this.onToolEvent(live, event, data);
     } else if (event === 'title') {
       if (this.conversation) this.conversation.title = data.title;
       this.topbar.setTitle(data.title);
@@ -289,6 +303,34 @@ export class ChatView {
         duration_ms: data.duration_ms || 0,
       });
     }
+  }
+
+  // A tool round: the answer's calls close it, each call shows a pending block until its
+  // result comes, then the continuation answer streams (the refresh confirms it all).
+  onToolEvent(live, event, data) {
+    let messages = this.messages;
+    if (event === 'tool_call') {
+      messages = messages.map((m) => (m.id !== data.message_id ? m : {
+        ...m,
+        content: m.status === 'streaming' ? live.text.trim() : m.content,
+        status: 'complete',
+        meta: { ...(m.meta || {}), tool_calls: [...(m.meta?.tool_calls || []), data.call] },
+      }));
+      messages = [...messages, pendingToolMessage(data.call, messages[messages.length - 1]?.id || null)];
+      this.thread.ctx.streamingId = null;
+    } else if (event === 'tool_result') {
+      const pending = `pending-${data.message.meta?.tool_call_id}`;
+      messages = [...messages.filter((m) => m.id !== pending), data.message];
+    } else {
+      const answer = data.assistant_message;
+      live.assistantId = answer.id;
+      live.text = '';
+      this.thread.ctx.streamingId = answer.id;
+      messages = [...messages, { ...answer, content: '' }];
+    }
+    this.messages = messages;
+    this.thread.sync(this.messages);
+    this.thread.scrollToBottom();
   }
 
   // Close the streaming answer locally (the refresh that follows confirms it).

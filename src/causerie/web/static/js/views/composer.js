@@ -1,9 +1,11 @@
 // The message box: Enter sends, Shift+Enter adds a line, the button turns into Stop while
-// an answer streams (Esc stops too; see chat.js). The box grows with its text.
+// an answer streams (Esc stops too; see chat.js). The box grows with its text. A picker
+// may force one tool for the next message.
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
+import { toolPicker } from './toolblock.js';
 
 const MAX_HEIGHT = 240; // px
 
@@ -22,8 +24,10 @@ export class Composer {
       icon('send'));
     this.stop = h('button', { type: 'button', class: 'composer__button composer__button--stop', 'aria-label': t('composer.stop'), title: t('composer.stop'), hidden: true },
       icon('stop'));
+    this.tool = null; // the "use a tool" picker, once the tools are known (setTools)
+    this.box = h('div', { class: 'composer__box' }, this.area, this.send, this.stop);
     this.form = h('form', { class: 'composer' },
-      h('div', { class: 'composer__box' }, this.area, this.send, this.stop),
+      this.box,
       h('p', { class: 'composer__hint', text: t('composer.hint') }));
     this.el = this.form;
 
@@ -49,6 +53,19 @@ export class Composer {
     this.resize();
     this.updateButtons();
     onSend(text);
+  }
+
+  setTools(tools) {
+    this.tool?.remove();
+    this.tool = tools.length ? toolPicker(tools) : null;
+    if (this.tool) this.box.prepend(this.tool);
+  }
+
+  // The tool forced for the message being sent ('' for none); the choice lasts one message.
+  takeTool() {
+    const name = this.tool?.value || '';
+    if (this.tool) this.tool.value = '';
+    return name;
   }
 
   setStreaming(streaming) {

@@ -8,9 +8,11 @@ import { t, formatNumber } from '../i18n.js';
 import { renderMarkdown } from '../markdown.js';
 import { copyText } from '../clipboard.js';
 import { toast } from '../ui/toast.js';
+import { buildToolMessage } from './toolblock.js';
 
 // ctx: {streamingId, onEdit(msg, text), onRegenerate(msg), onBranch(msg, step), busy()}
 export function buildMessage(msg, ctx) {
+  if (msg.role === 'tool') return buildToolMessage(msg);
   const isUser = msg.role === 'user';
   const streaming = msg.id === ctx.streamingId;
   const article = h('article', {
@@ -25,7 +27,8 @@ export function buildMessage(msg, ctx) {
     article.append(h('div', { class: 'msg__avatar', 'aria-hidden': 'true' }, icon('spark')));
     const content = h('div', { class: 'msg__content markdown' });
     fillAnswer(content, msg.content, streaming);
-    body.append(content);
+    if (msg.content || streaming || !msg.meta?.tool_calls) body.append(content);
+    else article.classList.add('msg--calls'); // only tool calls: their blocks follow
     if (msg.status === 'interrupted' && !streaming) {
       body.append(h('p', { class: 'msg__note', text: t('message.stopped') }));
     }
