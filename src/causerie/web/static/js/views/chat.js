@@ -151,6 +151,7 @@ export class ChatView {
       systemPrompt: source.system_prompt,
       params: source.params,
       persona: this.draft?.persona || null,
+      conversationId: this.conversation?.id || null,
       onSave: async (changes) => {
         if (!this.conversation) {
           Object.assign(this.draft, { system_prompt: changes.system_prompt, params: { ...this.draft.params, ...changes.params } });

@@ -1,11 +1,13 @@
 // The conversation's own settings: its system prompt (or the persona's), temperature and
-// maximum answer length. onSave receives {system_prompt, params}.
+// maximum answer length. onSave receives {system_prompt, params}. For a saved conversation
+// (`conversationId`), its knowledge: documents and collections attached at once.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { openDialog } from '../ui/dialog.js';
+import { attachmentEditor } from './knowledge.js';
 
-export function openConversationSettings({ systemPrompt, params, persona, onSave }) {
+export function openConversationSettings({ systemPrompt, params, persona, conversationId = null, onSave }) {
   const prompt = h('textarea', { id: 'cs-system', class: 'input', rows: 5, placeholder: t('convSettings.systemPlaceholder') });
   prompt.value = systemPrompt || '';
   const temperature = params?.temperature ?? 0.7;
@@ -24,7 +26,10 @@ export function openConversationSettings({ systemPrompt, params, persona, onSave
       h('label', { for: 'cs-temperature', text: t('convSettings.temperature') }),
       h('div', { class: 'range-row' }, tempInput, tempValue),
       h('p', { class: 'field__hint', text: t('convSettings.temperatureHint') })),
-    h('div', { class: 'field' }, h('label', { for: 'cs-max-tokens', text: t('convSettings.maxTokens') }), maxTokens));
+    h('div', { class: 'field' }, h('label', { for: 'cs-max-tokens', text: t('convSettings.maxTokens') }), maxTokens),
+    conversationId
+      ? attachmentEditor(`/api/conversations/${encodeURIComponent(conversationId)}`)
+      : h('p', { class: 'field__hint', text: t('knowledge.attachAfterFirst') }));
 
   const cancel = h('button', { type: 'button', class: 'button', text: t('common.cancel') });
   const save = h('button', { type: 'button', class: 'button button--primary', text: t('common.save') });

@@ -8,6 +8,7 @@ import { t, formatNumber } from '../i18n.js';
 import { renderMarkdown } from '../markdown.js';
 import { copyText } from '../clipboard.js';
 import { toast } from '../ui/toast.js';
+import { sourcesBlock } from './sources.js';
 
 // ctx: {streamingId, onEdit(msg, text), onRegenerate(msg), onBranch(msg, step), busy()}
 export function buildMessage(msg, ctx) {
@@ -26,6 +27,8 @@ export function buildMessage(msg, ctx) {
     const content = h('div', { class: 'msg__content markdown' });
     fillAnswer(content, msg.content, streaming);
     body.append(content);
+    const sources = sourcesBlock(msg);
+    if (sources) body.append(sources);
     if (msg.status === 'interrupted' && !streaming) {
       body.append(h('p', { class: 'msg__note', text: t('message.stopped') }));
     }
