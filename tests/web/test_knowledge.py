@@ -1,0 +1,83 @@
+"""Documents in the browser with the real bundled model: upload on the Documents dialog
+(progress, status, a refused file, re-index, delete, collections), attach to a
+conversation in its settings, ask, see the sources under the answer, open the passage."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.conftest import OpenPage, WebApp
+from tests.web.harness import screenshot
+from tests.web.test_chat import wait_until_answered
+
+pytestmark = pytest.mark.slow
+
+GUIDE = b"# Depots\n\n## Codes\n\nThe door code of the Brambleton depot is 5528."
+
+
+def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebApp) -> None:
+    page = open_page("/")
+    page.get_by_role("button", name="Documents", exact=True).click()
+    manager = page.get_by_role("dialog", name="Documents and collections")
+    files = [
+        {"name": "guide.md", "mimeType": "text/markdown", "buffer": GUIDE},
+        {"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"},
+        {"name": "old.txt", "mimeType": "text/plain", "buffer": b"An old note to delete."},
+    ]
+    manager.locator("#knowledge-files").set_input_files(files)
+    documents = manager.get_by_role("list", name="Documents")
+    guide = documents.locator(".knowledge-row", has_text="guide.md")
+    expect(guide).to_contain_text("Ready · 1 chunk", timeout=30_000)
+    expect(documents.locator(".knowledge-row", has_text="old.txt")).to_be_visible()
+    expect(manager.locator(".upload-item--error")).to_contain_text("tool.exe: unsupported")
+    expect(documents.locator(".knowledge-row", has_text="tool.exe")).to_have_count(0)
+
+    manager.get_by_role("button", name="Re-index guide.md").click()
+    expect(page.get_by_text("Re-indexed")).to_be_visible()
+    manager.get_by_role("button", name="Delete old.txt").click()
+    page.get_by_role("dialog", name="Delete this document?").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(documents.locator(".knowledge-row", has_text="old.txt")).to_have_count(0)
+
+    manager.get_by_label("New collection name").fill("Handbook")
+    manager.get_by_role("button", name="Create collection").click()
+    collections = manager.get_by_role("list", name="Collections")
+    expect(collections).to_contain_text("Handbook")
+    expect(collections).to_contain_text("0 documents")
+    manager.get_by_label("Add guide.md to a collection").select_option(label="Handbook")
+    expect(collections).to_contain_text("1 document")
+    screenshot(page, "knowledge-dialog")
+    manager.get_by_role("button", name="Close").click()
+
+    client = web_app.client()
+    conv = client.send("POST", "/api/conversations", json={
+        "title": "Depots", "params": {"temperature": 0, "max_tokens": 24}}).json()  # fmt: skip
+    page.goto(f"/c/{conv['id']}")
+    page.get_by_role("button", name="Conversation settings").click()
+    settings = page.get_by_role("dialog", name="Conversation settings")
+    settings.get_by_label("Choose a document or a collection").select_option(label="guide.md")
+    settings.get_by_role("button", name="Attach").click()
+    attached = settings.get_by_role("list", name="Knowledge")
+    expect(attached).to_contain_text("guide.md")
+    settings.get_by_role("button", name="Cancel").click()
+
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("What is the door code of the Brambleton depot?")
+    composer.press("Enter")
+    answer = wait_until_answered(page)
+    sources = answer.get_by_role("region", name="Sources")
+    expect(sources).to_contain_text("[1]")
+    expect(sources).to_contain_text("guide.md")
+    screenshot(page, "knowledge-sources")
+    sources.get_by_role("button", name=re.compile("Open source guide.md")).click()
+    passage = page.get_by_role("dialog", name="Quoted passage")
+    expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
+    passage.get_by_role("button", name="Close").click()
+
+    page.reload()  # the sources were kept with the answer
+    last = page.locator(".msg--assistant").last
+    expect(last.get_by_role("region", name="Sources")).to_contain_text("guide.md")
