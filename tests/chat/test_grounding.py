@@ -70,6 +70,15 @@ def test_attached_passages_are_quoted_numbered_and_kept(db: Database, tmp_path: 
     stored = Conversations(db, alice).view(conv).messages[-1]
     assert stored.meta["sources"][0]["document_id"] == doc.id
     # the history of the next turn holds the question as asked, not the grounding block
+    # a regenerated answer is grounded the same way
+    answer_id = start["assistant_message"].id
+
+    async def regenerate() -> list[ChatEvent]:
+        return [e async for e in Replies(db, engine, alice).regenerate(conv, answer_id)]
+
+    again = asyncio.run(regenerate())[0].data
+    assert again["sources"] == start["sources"]
+    assert "> Sea otters eat urchins daily." in engine.requests[-1].messages[-1].content
     before = len(engine.requests)
     ask(db, engine, alice, conv, "And otters?")
     earlier = [m.content for m in engine.requests[before].messages if m.role == "user"]
@@ -150,6 +159,9 @@ def test_collections_personas_and_isolation(db: Database, tmp_path: Path) -> Non
     events, prompt = ask(db, engine, admin, mine, "wombat secret")
     assert "canaryzq" in prompt
     assert {s["filename"] for s in events[0].data["sources"]} == {"private.md"}
+    # bob sees only what he could read of the persona's knowledge: nothing of it here
+    assert Attachments(db, bob).of_persona(persona.id) == []
+    assert {v.name for v in admin_att.of_persona(persona.id)} == {"Hidden", "private.md"}
     # detaching and deleting take the knowledge away
     views = bob_att.of_conversation(with_persona)
     assert [(v.kind, v.name) for v in views] == [("document", "bob.md")]

@@ -123,14 +123,18 @@ class Attachments:
         raise NotFoundError("attachment not found", param="attachment_id")
 
     def _views(self, uow: Unit, rows: Iterable[Attachment]) -> list[AttachmentView]:
+        """What the user may see of `rows`: another's private document or collection (on
+        an admin's shared persona) is left out, as retrieval leaves it out."""
         views: list[AttachmentView] = []
         for a in rows:
             if a.document_id is not None:
-                document = uow.documents.get(a.user_id, a.document_id)
-                name = document.filename if document is not None else ""
-                views.append(AttachmentView(a.id, "document", a.document_id, name))
+                document = uow.documents.get(self.user_id, a.document_id)
+                if document is not None:
+                    views.append(AttachmentView(a.id, "document", a.document_id, document.filename))
             elif a.collection_id is not None:
                 collection = uow.collections.get_visible(self.user_id, a.collection_id)
-                name = collection.name if collection is not None else ""
-                views.append(AttachmentView(a.id, "collection", a.collection_id, name))
+                if collection is not None:
+                    views.append(
+                        AttachmentView(a.id, "collection", a.collection_id, collection.name)
+                    )
         return views
