@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from causerie.store.db import Database
 from tests.web.conftest import OpenPage, WebApp
 from tests.web.harness import screenshot
 from tests.web.test_chat import wait_until_answered
@@ -81,3 +82,26 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
     page.reload()  # the sources were kept with the answer
     last = page.locator(".msg--assistant").last
     expect(last.get_by_role("region", name="Sources")).to_contain_text("guide.md")
+
+    # the 135M model seldom writes "[1]" itself: give the stored answer one, and a hostile
+    # file name, to see the citation become a button and every name stay text
+    database = Database(web_app.db_url)
+    try:
+        with database.unit() as uow:
+            (stored,) = [m for m in uow.messages.all_in(conv["id"]) if m.role == "assistant"]
+            stored.content = "The code is 5528 [1], not [7]. `[1]` in code stays."
+            hostile = "<img src=x onerror=alert(1)>.md"
+            stored.meta = {"sources": [{**stored.meta["sources"][0], "filename": hostile}]}
+            uow.commit()
+    finally:
+        database.close()
+    page.reload()
+    last = page.locator(".msg--assistant").last
+    expect(last.locator(".msg__content button.cite")).to_have_count(1)
+    expect(last.locator(".msg__content img")).to_have_count(0)
+    expect(last.get_by_role("region", name="Sources")).to_contain_text(hostile)
+    last.locator(".msg__content button.cite").click()
+    passage = page.get_by_role("dialog", name="Quoted passage")
+    expect(passage).to_contain_text(hostile)
+    expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
+    assert page.locator("img[src=x]").count() == 0

@@ -8,7 +8,7 @@ import { t, formatNumber } from '../i18n.js';
 import { renderMarkdown } from '../markdown.js';
 import { copyText } from '../clipboard.js';
 import { toast } from '../ui/toast.js';
-import { sourcesBlock } from './sources.js';
+import { sourcesBlock, linkCitations } from './sources.js';
 
 // ctx: {streamingId, onEdit(msg, text), onRegenerate(msg), onBranch(msg, step), busy()}
 export function buildMessage(msg, ctx) {
@@ -26,6 +26,7 @@ export function buildMessage(msg, ctx) {
     article.append(h('div', { class: 'msg__avatar', 'aria-hidden': 'true' }, icon('spark')));
     const content = h('div', { class: 'msg__content markdown' });
     fillAnswer(content, msg.content, streaming);
+    if (!streaming) linkCitations(content, msg);
     body.append(content);
     const sources = sourcesBlock(msg);
     if (sources) body.append(sources);
