@@ -54,21 +54,23 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
     screenshot(page, "knowledge-dialog")
     manager.get_by_role("button", name="Close").click()
 
-    client = web_app.client()
-    conv = client.send("POST", "/api/conversations", json={
-        "title": "Depots", "params": {"temperature": 0, "max_tokens": 24}}).json()  # fmt: skip
-    page.goto(f"/c/{conv['id']}")
+    # a new chat: the choice waits in the draft and is attached when the chat is made
     page.get_by_role("button", name="Conversation settings").click()
     settings = page.get_by_role("dialog", name="Conversation settings")
     settings.get_by_label("Choose a document or a collection").select_option(label="guide.md")
     settings.get_by_role("button", name="Attach").click()
-    attached = settings.get_by_role("list", name="Knowledge")
-    expect(attached).to_contain_text("guide.md")
-    settings.get_by_role("button", name="Cancel").click()
+    expect(settings.get_by_role("list", name="Knowledge")).to_contain_text("guide.md")
+    settings.get_by_label("Temperature").fill("0")
+    settings.get_by_label("Maximum answer length (tokens)").fill("24")
+    settings.get_by_role("button", name="Save").click()
+    expect(settings).to_have_count(0)
 
     composer = page.get_by_role("textbox", name="Message")
     composer.fill("What is the door code of the Brambleton depot?")
     composer.press("Enter")
+    expect(page).to_have_url(re.compile(r"/c/[0-9a-f]{32}$"), timeout=30_000)
+    conv_id = page.url.rsplit("/", 1)[-1]
+    expect(page.locator(".msg--assistant")).to_have_count(1)
     answer = wait_until_answered(page)
     sources = answer.get_by_role("region", name="Sources")
     expect(sources).to_contain_text("[1]")
@@ -79,16 +81,23 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
     expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
     passage.get_by_role("button", name="Close").click()
 
-    page.reload()  # the sources were kept with the answer
+    page.reload()  # the sources were kept with the answer, the attachment with the chat
     last = page.locator(".msg--assistant").last
     expect(last.get_by_role("region", name="Sources")).to_contain_text("guide.md")
+    page.get_by_role("button", name="Conversation settings").click()
+    settings = page.get_by_role("dialog", name="Conversation settings")
+    attached = settings.get_by_role("list", name="Knowledge")
+    expect(attached).to_contain_text("guide.md")
+    settings.get_by_role("button", name="Detach guide.md").click()
+    expect(attached).to_contain_text("Nothing attached.")
+    settings.get_by_role("button", name="Cancel").click()
 
     # the 135M model seldom writes "[1]" itself: give the stored answer one, and a hostile
     # file name, to see the citation become a button and every name stay text
     database = Database(web_app.db_url)
     try:
         with database.unit() as uow:
-            (stored,) = [m for m in uow.messages.all_in(conv["id"]) if m.role == "assistant"]
+            (stored,) = [m for m in uow.messages.all_in(conv_id) if m.role == "assistant"]
             stored.content = "The code is 5528 [1], not [7]. `[1]` in code stays."
             hostile = "<img src=x onerror=alert(1)>.md"
             stored.meta = {"sources": [{**stored.meta["sources"][0], "filename": hostile}]}

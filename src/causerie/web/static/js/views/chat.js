@@ -13,6 +13,7 @@ import { ThreadView } from './thread.js';
 import { Composer } from './composer.js';
 import { Topbar } from './topbar.js';
 import { openConversationSettings } from './conversation-settings.js';
+import { sendPending } from './knowledge.js';
 
 export class ChatView {
   // hooks: {models, onToggleSidebar, onChanged(conv), onRemoved(id)}
@@ -71,6 +72,7 @@ export class ChatView {
       system_prompt: '',
       persona,
       params: { ...(persona?.params || {}) },
+      attachments: [],
     };
     this.topbar.setModel(this.draft.model);
     this.topbar.setTitle(persona ? persona.name : '');
@@ -152,6 +154,7 @@ export class ChatView {
       params: source.params,
       persona: this.draft?.persona || null,
       conversationId: this.conversation?.id || null,
+      pending: this.conversation || !this.draft ? null : (this.draft.attachments ||= []),
       onSave: async (changes) => {
         if (!this.conversation) {
           Object.assign(this.draft, { system_prompt: changes.system_prompt, params: { ...this.draft.params, ...changes.params } });
@@ -183,6 +186,11 @@ export class ChatView {
     });
     this.conversation = { ...created, messages: [] };
     this.draft = null;
+    try {
+      await sendPending(created.id, draft.attachments);
+    } catch (error) {
+      toast(error.message, 'error');
+    }
     this.token += 1;
     navigate(`/c/${created.id}`, { silent: true });
     this.hooks.onChanged(created);

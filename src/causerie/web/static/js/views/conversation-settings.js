@@ -1,13 +1,14 @@
 // The conversation's own settings: its system prompt (or the persona's), temperature and
 // maximum answer length. onSave receives {system_prompt, params}. For a saved conversation
-// (`conversationId`), its knowledge: documents and collections attached at once.
+// (`conversationId`), its knowledge: documents and collections attached at once; for a
+// draft, the choices go to `pending` and are attached when the conversation is made.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { openDialog } from '../ui/dialog.js';
 import { attachmentEditor } from './knowledge.js';
 
-export function openConversationSettings({ systemPrompt, params, persona, conversationId = null, onSave }) {
+export function openConversationSettings({ systemPrompt, params, persona, conversationId = null, pending = null, onSave }) {
   const prompt = h('textarea', { id: 'cs-system', class: 'input', rows: 5, placeholder: t('convSettings.systemPlaceholder') });
   prompt.value = systemPrompt || '';
   const temperature = params?.temperature ?? 0.7;
@@ -29,7 +30,7 @@ export function openConversationSettings({ systemPrompt, params, persona, conver
     h('div', { class: 'field' }, h('label', { for: 'cs-max-tokens', text: t('convSettings.maxTokens') }), maxTokens),
     conversationId
       ? attachmentEditor(`/api/conversations/${encodeURIComponent(conversationId)}`)
-      : h('p', { class: 'field__hint', text: t('knowledge.attachAfterFirst') }));
+      : attachmentEditor(null, { pending: pending || [] }));
 
   const cancel = h('button', { type: 'button', class: 'button', text: t('common.cancel') });
   const save = h('button', { type: 'button', class: 'button button--primary', text: t('common.save') });

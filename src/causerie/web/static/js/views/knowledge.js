@@ -143,8 +143,11 @@ export function openKnowledgeManager() {
 }
 
 // The attachments of `base` (`/api/conversations/ID` or `/api/personas/ID`): a list with
-// remove buttons and a picker of the documents and collections the user may attach.
-export function attachmentEditor(base, { editable = true } = {}) {
+// remove buttons and a picker of the documents and collections the user may attach. With
+// `pending` (an array) instead of `base`, choices are kept there for a conversation that
+// does not exist yet, as {kind, source_id, name}; `sendPending` attaches them later.
+export function attachmentEditor(base, { editable = true, pending = null } = {}) {
+  const store = pending ? localStore(pending) : serverStore(base);
   const list = h('ul', { class: 'knowledge-list', 'aria-label': t('knowledge.attached') });
   const choice = h('select', { id: 'attach-choice', class: 'input' });
   const add = h('button', { type: 'button', class: 'button', text: t('knowledge.attach') });
@@ -157,15 +160,15 @@ export function attachmentEditor(base, { editable = true } = {}) {
 
   const refresh = async () => {
     const [attached, docs, cols] = await Promise.all([
-      api.get(`${base}/attachments`),
+      store.list(),
       api.get('/api/documents'),
       api.get('/api/collections'),
     ]);
-    list.replaceChildren(...attached.data.map((a) => {
+    list.replaceChildren(...attached.map((a) => {
       const label = a.kind === 'collection' ? t('knowledge.collectionItem', { name: a.name }) : a.name;
       const remove = small('close', t('knowledge.detach', { name: a.name }), async () => {
         try {
-          await api.del(`${base}/attachments/${a.id}`);
+          await store.remove(a);
           await refresh();
         } catch (error) {
           toast(error.message, 'error');
@@ -174,7 +177,7 @@ export function attachmentEditor(base, { editable = true } = {}) {
       remove.hidden = !editable;
       return h('li', { class: 'knowledge-row' }, h('span', { class: 'knowledge-row__text', text: label }), remove);
     }));
-    if (!attached.data.length) list.append(h('li', { class: 'muted', text: t('knowledge.nothingAttached') }));
+    if (!attached.length) list.append(h('li', { class: 'muted', text: t('knowledge.nothingAttached') }));
     choice.replaceChildren(
       h('option', { value: '', text: t('knowledge.attachLabel') }),
       cols.data.length ? h('optgroup', { label: t('knowledge.collections') },
@@ -186,7 +189,7 @@ export function attachmentEditor(base, { editable = true } = {}) {
     const [kind, id] = choice.value.split(':');
     if (!id) return;
     try {
-      await api.post(`${base}/attachments`, kind === 'collection' ? { collection_id: id } : { document_id: id });
+      await store.add(kind, id, choice.selectedOptions[0]?.textContent || '');
       await refresh();
     } catch (error) {
       toast(error.message, 'error');
@@ -194,6 +197,37 @@ export function attachmentEditor(base, { editable = true } = {}) {
   });
   refresh().catch((error) => toast(error.message, 'error'));
   return el;
+}
+
+function serverStore(base) {
+  return {
+    list: async () => (await api.get(`${base}/attachments`)).data,
+    add: (kind, id) => api.post(`${base}/attachments`, sourceOf(kind, id)),
+    remove: (a) => api.del(`${base}/attachments/${a.id}`),
+  };
+}
+
+function localStore(pending) {
+  return {
+    list: async () => pending.map((p, index) => ({ ...p, id: String(index) })),
+    add: async (kind, id, name) => {
+      if (!pending.some((p) => p.kind === kind && p.source_id === id)) pending.push({ kind, source_id: id, name });
+    },
+    remove: async (a) => {
+      pending.splice(Number(a.id), 1);
+    },
+  };
+}
+
+function sourceOf(kind, id) {
+  return kind === 'collection' ? { collection_id: id } : { document_id: id };
+}
+
+// Attaches the choices kept for a draft to the conversation just made from it.
+export async function sendPending(conversationId, pending) {
+  for (const p of pending || []) {
+    await api.post(`/api/conversations/${encodeURIComponent(conversationId)}/attachments`, sourceOf(p.kind, p.source_id));
+  }
 }
 
 function small(name, label, onClick) {
