@@ -60,6 +60,7 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
     settings.get_by_label("Choose a document or a collection").select_option(label="guide.md")
     settings.get_by_role("button", name="Attach").click()
     expect(settings.get_by_role("list", name="Knowledge")).to_contain_text("guide.md")
+    screenshot(page, "knowledge-draft-settings")
     settings.get_by_label("Temperature").fill("0")
     settings.get_by_label("Maximum answer length (tokens)").fill("24")
     settings.get_by_role("button", name="Save").click()
