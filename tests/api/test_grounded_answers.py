@@ -173,3 +173,20 @@ def test_collections_personas_sharing_and_isolation_over_http(app: App) -> None:
     r = ann.send("DELETE", f"/api/conversations/{conv}/attachments/{attachments[0]['id']}")
     assert r.status_code == 204
     assert ann.get(f"/api/conversations/{conv}/attachments").json()["data"] == []
+
+
+def test_digits_heavy_document_never_overflows_the_context(app: App) -> None:
+    """About one token per character: the character estimate alone would overflow the
+    1024-token context; the engine's own count keeps the prompt within it."""
+    b = user(app.server, "digits")
+    table = "\n".join(
+        f"{n:05d} {n * 7919 % 100000:05d} {n * 104729 % 100000:05d}" for n in range(400)
+    )
+    doc = upload(b, "ledger.txt", f"Ledger of parcel weights.\n\n{table}".encode())
+    conv = conversation(b, max_tokens=8)
+    attach(b, conv, document_id=doc["id"])
+    start, done, _ = answer(b, conv, "ledger parcel weights 00042")
+    assert done["status"] == "complete", done
+    assert start["sources"] and start["sources"][0]["document_id"] == doc["id"]
+    assert done["usage"]["prompt_tokens"] <= 1024 - 8
+    assert done["usage"]["prompt_tokens"] > 400  # a good share of the context was used

@@ -15,6 +15,7 @@ from causerie.chat.documents import Documents
 from causerie.chat.grounding import Grounding, budget_chars, grounded
 from causerie.chat.knowledge import Collections
 from causerie.chat.personas import Personas
+from causerie.chat.quotas import Caller, CallerEngine, Limits, QuotaService
 from causerie.chat.replies import ChatEvent, Replies
 from causerie.chat.retrieval import Passage
 from causerie.core.errors import NotFoundError, PermissionDeniedError
@@ -171,3 +172,39 @@ def test_collections_personas_and_isolation(db: Database, tmp_path: Path) -> Non
     Documents(db, tmp_path, admin).delete(handbook.id)
     events, prompt = ask(db, engine, bob, conv, "wombat holidays")
     assert events[0].data["sources"] == [] and "ask the wombat" not in prompt
+
+
+class CountingEngine(ScriptedEngine):
+    """Counts one token per character of the prompt: like digits or CJK on a real model."""
+
+    def tokenize_request(self, request: GenerationRequest) -> list[int]:
+        return [0] * sum(len(m.content) + 4 for m in request.messages)
+
+
+def test_dense_text_is_measured_and_cut_to_fit(db: Database, tmp_path: Path) -> None:
+    alice = add_user(db, "dense@example.org")
+    digits = " ".join(f"{n:06d}" for n in range(1200))  # 8400 characters, one token each
+    ledger = Documents(db, tmp_path, alice).upload("ledger.txt", f"Ledger.\n\n{digits}".encode())
+    small = Documents(db, tmp_path, alice).upload("note.txt", b"Ledger note: totals are wrong.")
+    conv = Conversations(db, alice).create(title="t", params={"max_tokens": 100}).id
+    for document in (ledger, small):
+        Attachments(db, alice).attach_to_conversation(
+            conv, collection_id=None, document_id=document.id
+        )
+    inner = CountingEngine(["ok"])
+    wrapped = CallerEngine(inner, QuotaService(db), Caller(alice, Limits()))  # as the API does
+
+    async def run() -> list[ChatEvent]:
+        return [e async for e in Replies(db, wrapped, alice).send(conv, "ledger 000042 totals")]
+
+    events = asyncio.run(run())
+    request = inner.requests[0]
+    prompt = prompt_of(request)
+    assert len(inner.tokenize_request(request)) <= 1024 - 100  # the context of ScriptedEngine
+    sources = events[0].data["sources"]
+    assert {s["filename"] for s in sources} == {"note.txt", "ledger.txt"}
+    assert len(prompt) > 600  # passages were kept, only as much as fits
+    # without a way to count, the character estimate alone applies (and overflows here)
+    plain = ScriptedEngine(["ok"])
+    ask(db, plain, alice, conv, "ledger 000042 totals")
+    assert len(CountingEngine().tokenize_request(plain.requests[0])) > 1024 - 100

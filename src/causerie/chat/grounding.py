@@ -1,19 +1,22 @@
 """Grounded answers: the passages of the attached documents, numbered, quoted as data.
 
 The budget comes from the model's context, less the history and room for the answer
-(tokens estimated at 3 characters, on the safe side). Passages go into the last user
-turn as a quoted block ("> " on every line, so no passage can close it), with the rule
-that they are data, not instructions, and that the answer cites them as [n]
+(tokens estimated at 3 characters); when the engine can count a prompt's tokens (ours
+can), the grounded prompt is measured and passages dropped or cut until it fits: digits
+or CJK (about one token per character) never overflow the context. Passages go into the
+last user turn as a quoted block ("> " on every line, so no passage can close it), with
+the rule that they are data, not instructions, and that the answer cites them as [n]
 (the bundled 135M model answers from them but seldom cites).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from causerie.chat.retrieval import Passage, retrieve
-from causerie.core.types import Message
+from causerie.core.types import GenerationRequest, Message, SamplingParams
 from causerie.store.db import Database
 
 CHARS_PER_TOKEN = 3
@@ -57,12 +60,32 @@ class Grounding:
         return "\n".join(parts)
 
 
+Counter = Callable[[list[Message]], int]  # the prompt tokens of a conversation
+MIN_PASSAGE_CHARS = 80  # a passage cut shorter than this is dropped
+
+
+def answer_reserve(context_length: int, max_tokens: int | None) -> int:
+    return max_tokens or max(64, min(512, context_length // 4))
+
+
 def budget_chars(context_length: int, history: list[Message], max_tokens: int | None) -> int:
     """How many characters of passages fit beside `history` and the answer."""
     used = sum(len(m.content) // CHARS_PER_TOKEN + TOKENS_PER_TURN for m in history)
-    reserve = max_tokens or max(64, min(512, context_length // 4))
+    reserve = answer_reserve(context_length, max_tokens)
     left = context_length - used - reserve - INSTRUCTION_TOKENS
     return max(0, min(left * CHARS_PER_TOKEN, MAX_BUDGET_CHARS))
+
+
+def token_counter(engine: object, model: str, params: SamplingParams) -> Counter | None:
+    """The engine's exact prompt count when it (or the engine it wraps) has one."""
+    while engine is not None:
+        tokenize = getattr(engine, "tokenize_request", None)
+        if callable(tokenize):
+            return lambda messages: len(
+                tokenize(GenerationRequest(model=model, params=params, messages=tuple(messages)))
+            )
+        engine = getattr(engine, "inner", None)
+    return None
 
 
 def ground(
@@ -72,6 +95,7 @@ def ground(
     history: list[Message],
     context_length: int,
     max_tokens: int | None,
+    count: Counter | None = None,
 ) -> Grounding | None:
     """Passages for the last user turn of `history` from `document_ids`; None if none fit."""
     question = next((m.content for m in reversed(history) if m.role == "user"), "")
@@ -79,7 +103,32 @@ def ground(
     if not question.strip() or budget <= 0:
         return None
     passages = retrieve(db, user_id, question, budget, document_ids)
+    if passages and count is not None:
+        limit = context_length - answer_reserve(context_length, max_tokens)
+        passages = fit(passages, history, count, limit)
     return Grounding(passages) if passages else None
+
+
+def fit(
+    passages: list[Passage], history: list[Message], count: Counter, limit: int
+) -> list[Passage]:
+    """`passages`, the last ones cut or dropped, until the grounded prompt is within `limit`."""
+    passages = list(passages)
+    for _ in range(4 * len(passages) + 8):  # each round cuts or drops: few are needed
+        if not passages:
+            break
+        messages = grounded(history, Grounding(passages))
+        tokens = count(messages)
+        if tokens <= limit:
+            return passages
+        per_token = sum(len(m.content) for m in messages) / max(1, tokens)
+        last = passages[-1]
+        keep = len(last.text) - int((tokens - limit) * per_token * 1.1) - 1
+        if keep >= MIN_PASSAGE_CHARS:
+            passages[-1] = replace(last, text=last.text[:keep], whole=False)
+        else:
+            passages.pop()
+    return []
 
 
 def grounded(history: list[Message], grounding: Grounding) -> list[Message]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from causerie.chat.attachments import scope
 from causerie.chat.conversations import Conversations, message_view
-from causerie.chat.grounding import ground, grounded
+from causerie.chat.grounding import ground, grounded, token_counter
 from causerie.chat.titles import make_title
 from causerie.chat.tree import path_to
 from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
@@ -121,6 +121,7 @@ class Replies:
                     history,
                     self._context(model),
                     params.max_tokens,
+                    token_counter(self.engine, model, params),
                 )
                 if found is not None:
                     history, sources = grounded(history, found), found.sources()
