@@ -115,3 +115,26 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
     expect(passage).to_contain_text(hostile)
     expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
     assert page.locator("img[src=x]").count() == 0
+
+
+def test_knowledge_of_a_persona(open_page: OpenPage, web_app: WebApp) -> None:
+    client = web_app.client()
+    headers = {"X-CSRF-Token": client.csrf or "", "Content-Type": "text/plain"}
+    r = client.http.post("/api/documents", params={"filename": "policy.txt"},
+                         content=b"Refunds take ten days.", headers=headers)  # fmt: skip
+    assert r.status_code == 201, r.text
+    page = open_page("/")
+    page.get_by_role("button", name="Manage personas").click()
+    manager = page.get_by_role("dialog", name="Manage personas")
+    manager.get_by_role("button", name="New persona").click()
+    expect(manager.get_by_text("Save the persona first to attach documents to it.")).to_be_visible()
+    manager.get_by_label("Name").fill("Support")
+    manager.get_by_role("button", name="Save").click()
+    manager.get_by_role("button", name="Edit Support").click()
+    manager.get_by_label("Choose a document or a collection").select_option(label="policy.txt")
+    manager.get_by_role("button", name="Attach").click()
+    expect(manager.get_by_role("list", name="Knowledge")).to_contain_text("policy.txt")
+    personas = client.get("/api/personas").json()["data"]
+    support = next(p for p in personas if p["name"] == "Support")
+    attached = client.get(f"/api/personas/{support['id']}/attachments").json()["data"]
+    assert [(a["kind"], a["name"]) for a in attached] == [("document", "policy.txt")]
