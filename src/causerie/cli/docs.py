@@ -13,8 +13,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
+from causerie.chat.accounts import normalise_email
 from causerie.chat.documents import MAX_UPLOAD_BYTES, Documents, FileTooLargeError
 from causerie.chat.knowledge import Collections
 from causerie.cli.db import database_url
@@ -41,7 +42,7 @@ def _user_id(db: Database, email: str | None) -> str:
     """The account named by `email`, or the only account there is."""
     with db.unit() as uow:
         if email:
-            user = uow.users.by_email(email.strip().lower()) or uow.users.by_email(email)
+            user = uow.users.by_email(normalise_email(email))
             if user is None:
                 raise NotFoundError(f"no account with the e-mail {email}")
             return user.id
@@ -53,11 +54,11 @@ def _user_id(db: Database, email: str | None) -> str:
     raise InvalidRequestError("several accounts exist: say whose documents with --user EMAIL")
 
 
-def _read(path: Path, progress: Progress) -> bytes:
+def _read(path: Path, progress: Progress, task: TaskID) -> bytes:
     size = path.stat().st_size
     if size > MAX_UPLOAD_BYTES:
         raise FileTooLargeError(f"files may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    task = progress.add_task(f"reading {path.name}", total=size or 1)
+    progress.update(task, description=f"reading {path.name}", total=size or 1)
     parts: list[bytes] = []
     with path.open("rb") as handle:
         while block := handle.read(READ_BLOCK):
@@ -79,14 +80,16 @@ def run_add(
         columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn())
         with Progress(*columns, console=err, transient=False) as progress:
             for path in paths:
+                task = progress.add_task(f"reading {path.name}", total=None)
                 try:
                     if not path.is_file():
                         raise InvalidRequestError("not a readable file")
-                    view = documents.upload(path.name, _read(path, progress))
+                    view = documents.upload(path.name, _read(path, progress, task))
                     if target is not None:
                         Collections(db, user_id).add_document(target.id, view.id)
                 except (CauserieError, OSError) as exc:
                     failed += 1
+                    progress.update(task, description=f"failed {path.name}")
                     message = exc.message if isinstance(exc, CauserieError) else exc.strerror
                     progress.console.print(
                         f"causerie: error: {path}: {' '.join(str(message).split())}",
@@ -95,6 +98,7 @@ def run_add(
                         soft_wrap=True,
                     )
                     continue
+                progress.update(task, description=f"added {path.name}")
                 progress.console.print(
                     f"added {view.filename} ({view.chunk_count} chunks, id {view.id})",
                     markup=False,
