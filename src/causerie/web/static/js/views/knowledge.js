@@ -113,7 +113,10 @@ export function openKnowledgeManager() {
         await upload(`/api/documents?filename=${encodeURIComponent(file.name)}`, file, {
           onProgress: (share) => {
             bar.value = Math.round(share * 100);
-            if (share >= 1) state.textContent = t('knowledge.indexing', { name: file.name });
+            if (share >= 1) {
+              bar.removeAttribute('value'); // indeterminate while the server reads and indexes
+              state.textContent = t('knowledge.indexing', { name: file.name });
+            }
           },
         });
         item.remove();
