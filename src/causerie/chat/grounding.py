@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from causerie.chat.retrieval import Passage, retrieve
@@ -77,15 +78,28 @@ def budget_chars(context_length: int, history: list[Message], max_tokens: int | 
 
 
 def token_counter(engine: object, model: str, params: SamplingParams) -> Counter | None:
-    """The engine's exact prompt count when it (or the engine it wraps) has one."""
+    """The engine's exact prompt count when it (or the engine it wraps) has one. A prompt
+    it cannot count counts as 0: the engine itself then says what is wrong with it."""
     while engine is not None:
         tokenize = getattr(engine, "tokenize_request", None)
         if callable(tokenize):
-            return lambda messages: len(
-                tokenize(GenerationRequest(model=model, params=params, messages=tuple(messages)))
-            )
+            return partial(_count, tokenize, model, params)
         engine = getattr(engine, "inner", None)
     return None
+
+
+def _count(
+    tokenize: Callable[[GenerationRequest], list[int]],
+    model: str,
+    params: SamplingParams,
+    messages: list[Message],
+) -> int:
+    try:
+        return len(
+            tokenize(GenerationRequest(model=model, params=params, messages=tuple(messages)))
+        )
+    except Exception:  # submitting the request reports the problem, with its own error
+        return 0
 
 
 def ground(
