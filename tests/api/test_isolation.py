@@ -40,6 +40,14 @@ def alice_world(alice: Browser) -> dict[str, str]:
     share = alice.send("POST", f"/api/conversations/{conv}/shares").json()
     key = alice.send("POST", "/api/keys", json={"name": "alice key"}).json()
     document = alice.send("POST", "/api/documents/text", json={"text": f"doc {CANARY}"}).json()
+    collection = alice.send("POST", "/api/collections", json={"name": f"col {CANARY}"}).json()
+    alice.send("PUT", f"/api/collections/{collection['id']}/documents/{document['id']}")
+    attachment = alice.send(
+        "POST", f"/api/conversations/{conv}/attachments", json={"collection_id": collection["id"]}
+    ).json()
+    alice.send(
+        "POST", f"/api/personas/{persona['id']}/attachments", json={"document_id": document["id"]}
+    )
     return {
         "conversation_id": conv,
         "message_id": events[0][1]["assistant_message"]["id"],
@@ -48,6 +56,8 @@ def alice_world(alice: Browser) -> dict[str, str]:
         "share_id": share["id"],
         "key_id": key["id"],
         "document_id": document["id"],
+        "collection_id": collection["id"],
+        "attachment_id": attachment["id"],
         "user_id": alice.user["id"],
         "model_id": conv,
     }
@@ -66,6 +76,10 @@ def snapshot(alice: Browser, admin: Browser, ids: dict[str, str]) -> str:
         ],
         alice.get("/api/me/settings").json(),
         alice.get("/api/documents").json(),
+        alice.get("/api/collections").json(),
+        alice.get(f"/api/collections/{ids['collection_id']}/documents").json(),
+        alice.get(f"/api/conversations/{ids['conversation_id']}/attachments").json(),
+        alice.get(f"/api/personas/{ids['persona_id']}/attachments").json(),
         admin.get(f"/api/admin/users/{ids['user_id']}").json(),
     ]
     return json.dumps(views, sort_keys=True)
@@ -82,6 +96,8 @@ def value_for(name: str, schema: dict[str, Any], spec: dict[str, Any], ids: dict
     schema = resolve(schema, spec)
     if name in ids:
         return ids[name]
+    if name == "tool":  # a real tool name, so that only ownership can refuse the request
+        return "calculator"
     if "anyOf" in schema:
         options = [s for s in schema["anyOf"] if s.get("type") != "null"]
         return value_for(name, options[0], spec, ids) if options else None

@@ -22,6 +22,7 @@ from causerie.api.native import auth as auth_routes
 from causerie.api.native import conversations as conversation_routes
 from causerie.api.native import documents as document_routes
 from causerie.api.native import keys as key_routes
+from causerie.api.native import knowledge as knowledge_routes
 from causerie.api.native import me as me_routes
 from causerie.api.native import personas as persona_routes
 from causerie.api.native import tools as tool_routes
@@ -80,6 +81,7 @@ def create_app(
     app.include_router(conversation_routes.router)
     app.include_router(persona_routes.router)
     app.include_router(document_routes.router)
+    app.include_router(knowledge_routes.router)
     app.include_router(me_routes.router)
     app.include_router(transfer_routes.router)
     app.include_router(tool_routes.router)

@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from causerie.chat.attachments import scope
 from causerie.chat.conversations import Conversations, message_view
+from causerie.chat.grounding import ground, grounded, token_counter
 from causerie.chat.titles import make_title
 from causerie.chat.toolcalls import ToolCallStream
 from causerie.chat.toolloop import ToolPlan, ToolRound, call_dict, history_message, load_plan
@@ -121,20 +123,40 @@ class Replies:
                 )
                 messages.append(prompt_leaf)
             model = conv.model or self.engine.models()[0].id
-            reply = uow.messages.add(
-                conv, parent_id=prompt_leaf.id, role="assistant", status="streaming", model=model
-            )
-            conv.current_leaf_id = reply.id
-            uow.conversations.touch(conv)
             path = path_to(messages, prompt_leaf.id)
             first = not conv.title and sum(1 for m in path if m.role == "user") == 1
             history = self._history(conv.system_prompt, path)
             params = self._params(conv.params or {})
+            sources: list[dict[str, Any]] = []
+            documents = scope(uow, self.user_id, conv)
+            if documents is not None:
+                found = ground(
+                    self.db,
+                    self.user_id,
+                    documents,
+                    history,
+                    self._context(model),
+                    params.max_tokens,
+                    token_counter(self.engine, model, params),
+                )
+                if found is not None:
+                    history, sources = grounded(history, found), found.sources()
+            reply = uow.messages.add(
+                conv,
+                parent_id=prompt_leaf.id,
+                role="assistant",
+                status="streaming",
+                model=model,
+                meta={"sources": sources} if sources else {},
+            )
+            conv.current_leaf_id = reply.id
+            uow.conversations.touch(conv)
             uow.commit()
             start = {
                 "conversation_id": conv.id,
                 "user_message": message_view(prompt_leaf),
                 "assistant_message": message_view(reply),
+                "sources": sources,
             }
             return _Answer(conv.id, reply.id, model, history, params, first, start)
 
@@ -146,6 +168,12 @@ class Replies:
             if message is not None:
                 history.append(message)
         return history
+
+    def _context(self, model: str) -> int:
+        """The context length of `model` (of the first model when it is not listed)."""
+        infos = list(self.engine.models())
+        info = next((m for m in infos if model == m.id or model in m.aliases), infos[0])
+        return info.context_length
 
     @staticmethod
     def _params(raw: dict[str, Any]) -> SamplingParams:

@@ -7,6 +7,7 @@ its matching chunks are given one by one, best first, while they fit.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from causerie.store.db import Database
@@ -26,19 +27,29 @@ class Passage:
     whole: bool  # the entire document, not one chunk of it
 
 
-def retrieve(db: Database, user_id: str, query: str, budget_chars: int) -> list[Passage]:
-    """The best passages of `user_id`'s documents for `query`, together within budget."""
+def retrieve(
+    db: Database,
+    user_id: str,
+    query: str,
+    budget_chars: int,
+    document_ids: Collection[str] | None = None,
+) -> list[Passage]:
+    """The best passages of `user_id`'s documents for `query`, together within budget.
+
+    With `document_ids`, only those documents are searched, and only those the user may
+    read (their own, or in a collection the admin shared): the check is in the SQL."""
+    scoped = document_ids is not None
     passages: list[Passage] = []
     left = budget_chars
     whole_done: set[str] = set()
     with db.unit() as uow:
-        hits = uow.documents.search_chunks(user_id, query, CANDIDATES)
+        hits = uow.documents.search_chunks(user_id, query, CANDIDATES, document_ids)
         for hit in hits:
             if left <= 0:
                 break
             if hit.document_id in whole_done:
                 continue
-            chunks = uow.documents.chunks(user_id, hit.document_id)
+            chunks = uow.documents.chunks(user_id, hit.document_id, shared=scoped)
             full = join_chunks([(c.heading, c.text) for c in chunks])
             if len(full) <= min(left, WHOLE_DOCUMENT_CHARS):
                 passages = [p for p in passages if p.document_id != hit.document_id]

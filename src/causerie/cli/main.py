@@ -272,5 +272,61 @@ def cluster_status(address: AddressOpt = "auto", name: AppNameOpt = "causerie") 
         fail(f"no application {name!r} on the Ray cluster {address!r}")
 
 
+docs_app = typer.Typer(help="Documents for grounded answers.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+UserOpt = Annotated[
+    str | None, typer.Option("--user", help="whose documents (e-mail); default: the only account")
+]
+
+
+@docs_app.command("add")
+@one_line_errors
+def docs_add(
+    paths: Annotated[list[Path], typer.Argument(help="files to add (PDF, DOCX, Markdown, …)")],
+    collection: Annotated[
+        str | None, typer.Option("--collection", help="file them in this collection")
+    ] = None,
+    user: UserOpt = None,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Read and index files into the local database, with a progress bar."""
+    from causerie.cli.docs import run_add
+
+    settings = settings_from(config, data_dir=data_dir, database_url=database_url)
+    run_add(settings, paths, collection, user)
+
+
+@docs_app.command("list")
+@one_line_errors
+def docs_list(
+    user: UserOpt = None,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List the documents: id, status, chunks, size, name."""
+    from causerie.cli.docs import run_list
+
+    run_list(settings_from(config, data_dir=data_dir, database_url=database_url), user)
+
+
+@docs_app.command("rm")
+@one_line_errors
+def docs_rm(
+    document_ids: Annotated[list[str], typer.Argument(help="ids from `causerie docs list`")],
+    user: UserOpt = None,
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    data_dir: DataDirOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Delete documents, their chunks and their stored files."""
+    from causerie.cli.docs import run_rm
+
+    settings = settings_from(config, data_dir=data_dir, database_url=database_url)
+    run_rm(settings, document_ids, user)
+
+
 def main() -> None:
     app()

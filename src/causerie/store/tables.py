@@ -221,3 +221,46 @@ class DocumentChunk(Base):
     position: Mapped[int] = mapped_column(Integer)
     heading: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text)
+
+
+class KnowledgeCollection(Base):
+    """A named set of one user's documents; `shared` (admin only) makes it readable by all."""
+
+    __tablename__ = "collections"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CollectionDocument(Base):
+    __tablename__ = "collection_documents"
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Attachment(Base):
+    """A collection or a document given to a conversation or a persona (one of each)."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    persona_id: Mapped[str | None] = mapped_column(
+        ForeignKey("personas.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    collection_id: Mapped[str | None] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), nullable=True
+    )
+    document_id: Mapped[str | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

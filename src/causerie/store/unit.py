@@ -18,6 +18,7 @@ from causerie.store.accounts import (
     UsageRepo,
     UserRepo,
 )
+from causerie.store.collections import AttachmentRepo, CollectionRepo
 from causerie.store.conversations import ConversationRepo, MessageRepo
 from causerie.store.documents import DocumentRepo
 from causerie.store.personas import PersonaRepo
@@ -50,6 +51,14 @@ class Unit:
     @cached_property
     def documents(self) -> DocumentRepo:
         return DocumentRepo(self.session)
+
+    @cached_property
+    def collections(self) -> CollectionRepo:
+        return CollectionRepo(self.session)
+
+    @cached_property
+    def attachments(self) -> AttachmentRepo:
+        return AttachmentRepo(self.session)
 
     @cached_property
     def personas(self) -> PersonaRepo:

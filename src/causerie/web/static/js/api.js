@@ -99,3 +99,28 @@ export function query(params) {
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+// Sends a file as the raw body of a POST (no JSON), reporting upload progress (0..1).
+export function upload(path, file, { onProgress } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener('load', async () => {
+      const response = new Response(xhr.responseText, { status: xhr.status, statusText: xhr.statusText });
+      if (xhr.status >= 200 && xhr.status < 300) resolve(JSON.parse(xhr.responseText));
+      else {
+        const error = await errorOf(response);
+        if (xhr.status === 401) onUnauthorized(error);
+        reject(error);
+      }
+    });
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'network error')));
+    xhr.send(file);
+  });
+}

@@ -20,6 +20,7 @@ import { chatTools } from '../tools.js';
 function userTimeZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
 }
+import { sendPending } from './knowledge.js';
 
 export class ChatView {
   // hooks: {models, onToggleSidebar, onChanged(conv), onRemoved(id)}
@@ -79,6 +80,7 @@ export class ChatView {
       system_prompt: '',
       persona,
       params: { ...(persona?.params || {}) },
+      attachments: [],
     };
     this.topbar.setModel(this.draft.model);
     this.topbar.setTitle(persona ? persona.name : '');
@@ -161,6 +163,8 @@ export class ChatView {
       params: source.params,
       persona: this.draft?.persona || null,
       tools,
+      conversationId: this.conversation?.id || null,
+      pending: this.conversation || !this.draft ? null : (this.draft.attachments ||= []),
       onSave: async (changes) => {
         if (!this.conversation) {
           Object.assign(this.draft, { system_prompt: changes.system_prompt, params: { ...this.draft.params, ...changes.params } });
@@ -192,6 +196,11 @@ export class ChatView {
     });
     this.conversation = { ...created, messages: [] };
     this.draft = null;
+    try {
+      await sendPending(created.id, draft.attachments);
+    } catch (error) {
+      toast(error.message, 'error');
+    }
     this.token += 1;
     navigate(`/c/${created.id}`, { silent: true });
     this.hooks.onChanged(created);

@@ -1,9 +1,13 @@
 // The conversation's own settings: its system prompt (or the persona's), temperature,
 // maximum answer length and the tools it may use. onSave receives {system_prompt, params}.
+// For a saved conversation (`conversationId`), its knowledge: documents and collections
+// attached at once; for a draft, the choices go to `pending` and are attached when the
+// conversation is made.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { openDialog } from '../ui/dialog.js';
+import { attachmentEditor } from './knowledge.js';
 import { toolTitle } from '../tools.js';
 
 function toolChecks(tools, enabled) {
@@ -13,7 +17,7 @@ function toolChecks(tools, enabled) {
   });
 }
 
-export function openConversationSettings({ systemPrompt, params, persona, tools = [], onSave }) {
+export function openConversationSettings({ systemPrompt, params, persona, tools = [], conversationId = null, pending = null, onSave }) {
   const prompt = h('textarea', { id: 'cs-system', class: 'input', rows: 5, placeholder: t('convSettings.systemPlaceholder') });
   prompt.value = systemPrompt || '';
   const temperature = params?.temperature ?? 0.7;
@@ -35,7 +39,10 @@ export function openConversationSettings({ systemPrompt, params, persona, tools 
       h('p', { class: 'field__hint', text: t('convSettings.temperatureHint') })),
     h('div', { class: 'field' }, h('label', { for: 'cs-max-tokens', text: t('convSettings.maxTokens') }), maxTokens),
     checks.length ? h('fieldset', { class: 'field' }, h('legend', { text: t('convSettings.tools') }),
-      h('p', { class: 'field__hint', text: t('convSettings.toolsHint') }), checks.map((c) => c.row)) : null);
+      h('p', { class: 'field__hint', text: t('convSettings.toolsHint') }), checks.map((c) => c.row)) : null,
+    conversationId
+      ? attachmentEditor(`/api/conversations/${encodeURIComponent(conversationId)}`)
+      : attachmentEditor(null, { pending: pending || [] }));
 
   const cancel = h('button', { type: 'button', class: 'button', text: t('common.cancel') });
   const save = h('button', { type: 'button', class: 'button button--primary', text: t('common.save') });

@@ -8,6 +8,7 @@ import { api } from '../api.js';
 import { openDialog, confirmDialog } from '../ui/dialog.js';
 import { toast } from '../ui/toast.js';
 import { isAdmin } from '../session.js';
+import { attachmentEditor } from './knowledge.js';
 
 export async function loadPersonas() {
   try {
@@ -84,6 +85,7 @@ export function openPersonaManager({ models, onChanged }) {
         labelled('p-model', t('chat.model'), model),
         labelled('p-temperature', t('convSettings.temperature'), temperature)),
       isAdmin() ? h('div', { class: 'check' }, shared, h('label', { for: 'p-shared', text: t('personas.shareAll') })) : null,
+      persona ? attachmentEditor(`/api/personas/${encodeURIComponent(persona.id)}`) : h('p', { class: 'field__hint', text: t('knowledge.attachAfterSave') }),
       error,
       h('div', { class: 'form-actions' }, cancel, save));
     cancel.addEventListener('click', () => formSlot.replaceChildren());

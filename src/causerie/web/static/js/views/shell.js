@@ -12,6 +12,7 @@ import { ChatView } from './chat.js';
 import { AdminView } from './admin.js';
 import { openSettings } from './settings.js';
 import { loadPersonas, openPersonaManager } from './personas.js';
+import { openKnowledgeManager } from './knowledge.js';
 
 const PHONE = window.matchMedia('(max-width: 768px)');
 
@@ -34,6 +35,7 @@ export class Shell {
         this.go('/', { force: true });
       },
       onManagePersonas: () => openPersonaManager({ models: hooks.models, onChanged: (p) => this.setPersonas(p) }),
+      onKnowledge: () => openKnowledgeManager(),
       onSettings: () => openSettings({ onTheme: hooks.onTheme, onLanguage: hooks.onLanguage }),
       onAdmin: () => this.go('/admin'),
       onLogout: hooks.onLogout,

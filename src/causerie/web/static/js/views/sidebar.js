@@ -25,6 +25,8 @@ export class Sidebar {
     close.addEventListener('click', hooks.onClose);
     const newChat = h('button', { type: 'button', class: 'sidebar__new' }, icon('edit'), h('span', { text: t('sidebar.newChat') }));
     newChat.addEventListener('click', hooks.onNewChat);
+    const knowledge = h('button', { type: 'button', class: 'sidebar__new sidebar__knowledge' }, icon('copy'), h('span', { text: t('knowledge.open') }));
+    knowledge.addEventListener('click', () => hooks.onKnowledge?.());
 
     this.search = h('input', { id: 'sidebar-search', type: 'search', class: 'sidebar__search-input', placeholder: t('sidebar.search'), autocomplete: 'off' });
     const searchBox = h('div', { class: 'sidebar__search', role: 'search' },
@@ -69,7 +71,7 @@ export class Sidebar {
       h('div', { class: 'sidebar__top' },
         h('span', { class: 'brand' }, icon('logo', 'brand__logo'), h('span', { text: 'Causerie' })),
         close),
-      newChat, searchBox, this.scroller,
+      newChat, knowledge, searchBox, this.scroller,
       h('div', { class: 'sidebar__foot' }, this.account));
 
     hooks.list.onChange(() => this.renderList());

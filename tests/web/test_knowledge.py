@@ -1,0 +1,140 @@
+"""Documents in the browser with the real bundled model: upload on the Documents dialog
+(progress, status, a refused file, re-index, delete, collections), attach to a
+conversation in its settings, ask, see the sources under the answer, open the passage."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from causerie.store.db import Database
+from tests.web.conftest import OpenPage, WebApp
+from tests.web.harness import screenshot
+from tests.web.test_chat import wait_until_answered
+
+pytestmark = pytest.mark.slow
+
+GUIDE = b"# Depots\n\n## Codes\n\nThe door code of the Brambleton depot is 5528."
+
+
+def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebApp) -> None:
+    page = open_page("/")
+    page.get_by_role("button", name="Documents", exact=True).click()
+    manager = page.get_by_role("dialog", name="Documents and collections")
+    files = [
+        {"name": "guide.md", "mimeType": "text/markdown", "buffer": GUIDE},
+        {"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"},
+        {"name": "old.txt", "mimeType": "text/plain", "buffer": b"An old note to delete."},
+    ]
+    manager.locator("#knowledge-files").set_input_files(files)
+    documents = manager.get_by_role("list", name="Documents")
+    guide = documents.locator(".knowledge-row", has_text="guide.md")
+    expect(guide).to_contain_text("Ready · 1 chunk", timeout=30_000)
+    expect(documents.locator(".knowledge-row", has_text="old.txt")).to_be_visible()
+    expect(manager.locator(".upload-item--error")).to_contain_text("tool.exe: unsupported")
+    expect(documents.locator(".knowledge-row", has_text="tool.exe")).to_have_count(0)
+
+    manager.get_by_role("button", name="Re-index guide.md").click()
+    expect(page.get_by_text("Re-indexed")).to_be_visible()
+    manager.get_by_role("button", name="Delete old.txt").click()
+    page.get_by_role("dialog", name="Delete this document?").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(documents.locator(".knowledge-row", has_text="old.txt")).to_have_count(0)
+
+    manager.get_by_label("New collection name").fill("Handbook")
+    manager.get_by_role("button", name="Create collection").click()
+    collections = manager.get_by_role("list", name="Collections")
+    expect(collections).to_contain_text("Handbook")
+    expect(collections).to_contain_text("0 documents")
+    manager.get_by_label("Add guide.md to a collection").select_option(label="Handbook")
+    expect(collections).to_contain_text("1 document")
+    screenshot(page, "knowledge-dialog")
+    manager.get_by_role("button", name="Close").click()
+
+    # a new chat: the choice waits in the draft and is attached when the chat is made
+    page.get_by_role("button", name="Conversation settings").click()
+    settings = page.get_by_role("dialog", name="Conversation settings")
+    settings.get_by_label("Choose a document or a collection").select_option(label="guide.md")
+    settings.get_by_role("button", name="Attach").click()
+    expect(settings.get_by_role("list", name="Knowledge")).to_contain_text("guide.md")
+    screenshot(page, "knowledge-draft-settings")
+    settings.get_by_label("Temperature").fill("0")
+    settings.get_by_label("Maximum answer length (tokens)").fill("24")
+    settings.get_by_role("button", name="Save").click()
+    expect(settings).to_have_count(0)
+
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("What is the door code of the Brambleton depot?")
+    composer.press("Enter")
+    expect(page).to_have_url(re.compile(r"/c/[0-9a-f]{32}$"), timeout=30_000)
+    conv_id = page.url.rsplit("/", 1)[-1]
+    expect(page.locator(".msg--assistant")).to_have_count(1)
+    answer = wait_until_answered(page)
+    sources = answer.get_by_role("region", name="Sources")
+    expect(sources).to_contain_text("[1]")
+    expect(sources).to_contain_text("guide.md")
+    screenshot(page, "knowledge-sources")
+    sources.get_by_role("button", name=re.compile("Open source guide.md")).click()
+    passage = page.get_by_role("dialog", name="Quoted passage")
+    expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
+    passage.get_by_role("button", name="Close").click()
+
+    page.reload()  # the sources were kept with the answer, the attachment with the chat
+    last = page.locator(".msg--assistant").last
+    expect(last.get_by_role("region", name="Sources")).to_contain_text("guide.md")
+    page.get_by_role("button", name="Conversation settings").click()
+    settings = page.get_by_role("dialog", name="Conversation settings")
+    attached = settings.get_by_role("list", name="Knowledge")
+    expect(attached).to_contain_text("guide.md")
+    settings.get_by_role("button", name="Detach guide.md").click()
+    expect(attached).to_contain_text("Nothing attached.")
+    settings.get_by_role("button", name="Cancel").click()
+
+    # the 135M model seldom writes "[1]" itself: give the stored answer one, and a hostile
+    # file name, to see the citation become a button and every name stay text
+    database = Database(web_app.db_url)
+    try:
+        with database.unit() as uow:
+            (stored,) = [m for m in uow.messages.all_in(conv_id) if m.role == "assistant"]
+            stored.content = "The code is 5528 [1], not [7]. `[1]` in code stays."
+            hostile = "<img src=x onerror=alert(1)>.md"
+            stored.meta = {"sources": [{**stored.meta["sources"][0], "filename": hostile}]}
+            uow.commit()
+    finally:
+        database.close()
+    page.reload()
+    last = page.locator(".msg--assistant").last
+    expect(last.locator(".msg__content button.cite")).to_have_count(1)
+    expect(last.locator(".msg__content img")).to_have_count(0)
+    expect(last.get_by_role("region", name="Sources")).to_contain_text(hostile)
+    last.locator(".msg__content button.cite").click()
+    passage = page.get_by_role("dialog", name="Quoted passage")
+    expect(passage).to_contain_text(hostile)
+    expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
+    assert page.locator("img[src=x]").count() == 0
+
+
+def test_knowledge_of_a_persona(open_page: OpenPage, web_app: WebApp) -> None:
+    client = web_app.client()
+    headers = {"X-CSRF-Token": client.csrf or "", "Content-Type": "text/plain"}
+    r = client.http.post("/api/documents", params={"filename": "policy.txt"},
+                         content=b"Refunds take ten days.", headers=headers)  # fmt: skip
+    assert r.status_code == 201, r.text
+    page = open_page("/")
+    page.get_by_role("button", name="Manage personas").click()
+    manager = page.get_by_role("dialog", name="Manage personas")
+    manager.get_by_role("button", name="New persona").click()
+    expect(manager.get_by_text("Save the persona first to attach documents to it.")).to_be_visible()
+    manager.get_by_label("Name").fill("Support")
+    manager.get_by_role("button", name="Save").click()
+    manager.get_by_role("button", name="Edit Support").click()
+    manager.get_by_label("Choose a document or a collection").select_option(label="policy.txt")
+    manager.get_by_role("button", name="Attach").click()
+    expect(manager.get_by_role("list", name="Knowledge")).to_contain_text("policy.txt")
+    personas = client.get("/api/personas").json()["data"]
+    support = next(p for p in personas if p["name"] == "Support")
+    attached = client.get(f"/api/personas/{support['id']}/attachments").json()["data"]
+    assert [(a["kind"], a["name"]) for a in attached] == [("document", "policy.txt")]
