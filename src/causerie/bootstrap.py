@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from causerie.api.app import create_app
 from causerie.api.metrics import Metrics
 from causerie.core.settings import Settings
+from causerie.engine.embedding_models import resolve_embedding_model
+from causerie.engine.llamacpp.embedder import LlamaEmbedder
 from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine, default_parallel
 from causerie.engine.models import ModelCatalogue, ModelSpec
 from causerie.store.db import Database, default_url
@@ -42,6 +44,15 @@ def build_engine(
     return LlamaCppEngine(spec, engine_options(settings, spec), observe)
 
 
+def build_embedder(settings: Settings) -> LlamaEmbedder | None:
+    """The embedding model the settings name (a folder is converted once), or None."""
+    if not settings.embedding_model:
+        return None
+    found = resolve_embedding_model(settings.embedding_model, settings.models_dir)
+    threads = settings.threads or os.cpu_count() or 1
+    return LlamaEmbedder(found.path, found.id, threads=threads)
+
+
 def build_database(settings: Settings) -> Database:
     return Database(settings.database_url or default_url(settings.data_dir))
 
@@ -49,4 +60,6 @@ def build_database(settings: Settings) -> Database:
 def build_app(settings: Settings, spec: ModelSpec | None = None) -> FastAPI:
     metrics = Metrics()
     engine = build_engine(settings, spec, metrics)
-    return create_app(settings, engine, metrics, build_database(settings))
+    return create_app(
+        settings, engine, metrics, build_database(settings), embedder=build_embedder(settings)
+    )

@@ -1,12 +1,14 @@
 """`create_app(settings, engine, ...)`: builds the FastAPI application; nothing at import.
 
 The lifespan owns the resources: it migrates the database (when the app has one), starts
-the engine before the first request, and closes both on shutdown.
+the engine (and the embedding model, when there is one: it then embeds in the background
+the chunks indexed without it) before the first request, and closes them all on shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,11 +26,13 @@ from causerie.api.native import keys as key_routes
 from causerie.api.native import me as me_routes
 from causerie.api.native import personas as persona_routes
 from causerie.api.native import transfer as transfer_routes
+from causerie.api.openai import embeddings as embedding_routes
 from causerie.api.openai import routes as openai_routes
 from causerie.api.security import install_accounts
 from causerie.chat.recovery import recover_interrupted
+from causerie.chat.vectors import backfill
 from causerie.core.settings import Settings
-from causerie.engine.base import Engine
+from causerie.engine.base import Embedder, Engine
 from causerie.store.db import Database
 from causerie.web import headers as web_headers
 from causerie.web import routes as web_routes
@@ -39,6 +43,7 @@ def create_app(
     engine: Engine,
     metrics_: Metrics | None = None,
     db: Database | None = None,
+    embedder: Embedder | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,16 +53,28 @@ def create_app(
             await asyncio.to_thread(upgrade, db)
             await asyncio.to_thread(recover_interrupted, db)
         await engine.start()
+        stop = threading.Event()
+        backfilling: asyncio.Future[int] | None = None
+        if embedder is not None:
+            await embedder.start()
+            if db is not None:
+                backfilling = asyncio.ensure_future(asyncio.to_thread(backfill, db, embedder, stop))
         try:
             yield
         finally:
+            stop.set()
+            if backfilling is not None:
+                await asyncio.gather(backfilling, return_exceptions=True)
             await engine.close()
+            if embedder is not None:
+                await embedder.close()
             if db is not None:
                 db.close()
 
     app = FastAPI(title="Causerie", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.embedder = embedder
     app.state.db = db
     app.state.metrics = metrics_ or Metrics()
     app.state.metrics.watch(engine.stats)
@@ -67,6 +84,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(openai_routes.router)
+    app.include_router(embedding_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(key_routes.router)
     app.include_router(admin_routes.router)

@@ -1,15 +1,23 @@
 """Retrieval for answering: the user's best passages that fit a character budget.
 
-Candidates come from the store's lexical chunk search (owner filter inside its SQL). A
-matching document small enough to fit whole is given whole, in order, once; otherwise
-its matching chunks are given one by one, best first, while they fit.
+Candidates come from the store's lexical chunk search and, when an embedding model is
+configured, its dense vector search, fused by reciprocal rank (owner filter inside the SQL
+of both). A matching document small enough to fit whole is given whole, in order, once;
+otherwise its matching chunks are given one by one, best first, while they fit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
+from causerie.engine.base import Embedder
+from causerie.rag.fusion import reciprocal_rank_fusion
 from causerie.store.db import Database
+from causerie.store.documents import ChunkHit
+from causerie.store.unit import Unit
+
+Mode = Literal["lexical", "dense", "hybrid"]
 
 CANDIDATES = 40
 WHOLE_DOCUMENT_CHARS = 6000  # a document at most this long is given whole
@@ -26,13 +34,15 @@ class Passage:
     whole: bool  # the entire document, not one chunk of it
 
 
-def retrieve(db: Database, user_id: str, query: str, budget_chars: int) -> list[Passage]:
+def retrieve(
+    db: Database, user_id: str, query: str, budget_chars: int, embedder: Embedder | None = None
+) -> list[Passage]:
     """The best passages of `user_id`'s documents for `query`, together within budget."""
     passages: list[Passage] = []
     left = budget_chars
     whole_done: set[str] = set()
     with db.unit() as uow:
-        hits = uow.documents.search_chunks(user_id, query, CANDIDATES)
+        hits = candidates(uow, user_id, query, embedder)
         for hit in hits:
             if left <= 0:
                 break
@@ -54,6 +64,30 @@ def retrieve(db: Database, user_id: str, query: str, budget_chars: int) -> list[
                 )
                 left -= len(hit.text)
     return passages
+
+
+def candidates(
+    uow: Unit,
+    user_id: str,
+    query: str,
+    embedder: Embedder | None = None,
+    limit: int = CANDIDATES,
+    mode: Mode = "hybrid",
+) -> list[ChunkHit]:
+    """The user's best chunks for `query`: lexical, dense, or both fused (RRF, k=60);
+    without an embedder every mode is lexical. Scores of fused hits are RRF scores."""
+    if mode == "dense" and embedder is None:
+        return []
+    lexical = uow.documents.search_chunks(user_id, query, limit) if mode != "dense" else []
+    if embedder is None or mode == "lexical" or not query.strip():
+        return lexical
+    vector = embedder.embed_sync([query], truncate=True).vectors[0]
+    dense = uow.vectors.search(user_id, embedder.info.id, vector, limit)
+    if mode == "dense":
+        return dense
+    by_id = {hit.chunk_id: hit for hit in [*dense, *lexical]}
+    fused = reciprocal_rank_fusion([[h.chunk_id for h in lexical], [h.chunk_id for h in dense]])
+    return [replace(by_id[chunk_id], score=score) for chunk_id, score in fused[:limit]]
 
 
 def join_chunks(chunks: list[tuple[str, str]]) -> str:
