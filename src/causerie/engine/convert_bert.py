@@ -18,7 +18,7 @@ import numpy as np
 from causerie.core.errors import ConfigurationError
 
 _DROPPED = ("embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias")
-_SPECIAL = ("bos", "unk", "sep", "pad", "cls", "mask")  # [SEP] ends an input; no EOS
+_SPECIAL = ("bos", "unk", "sep", "pad", "mask")  # [CLS] is BOS; [SEP] ends an input
 _POOLING = {"pooling_mode_mean_tokens": "MEAN", "pooling_mode_cls_token": "CLS"}
 
 

@@ -1,0 +1,64 @@
+"""The `--answers` half of bench/rag: ask the bundled model each question with retrieved
+passages numbered [1]…[n] and check that its answer cites the one holding the answer.
+
+`citation_messages` is a stand-in for the chat layer's citation prompt (not merged when
+this was written): the coordinator should make it call that prompt builder instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from causerie.chat.retrieval import Passage
+from causerie.core.types import GenerationRequest, Message, SamplingParams
+from causerie.engine.base import Engine
+
+CITATION = re.compile(r"\[(\d{1,2})\]")
+
+
+def citation_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
+    """COORDINATOR: replace with the chat layer's citation prompt once it is merged."""
+    sources = "\n\n".join(
+        f"[{n}] {p.filename}{' › ' + p.heading if p.heading else ''}\n{p.text}"
+        for n, p in enumerate(passages, start=1)
+    )
+    system = (
+        "Answer the user's question using only the numbered sources below. After the "
+        "sentence that uses a source, cite it by its number in square brackets, like [1].\n\n"
+        f"Sources:\n\n{sources}"
+    )
+    return [Message(role="system", content=system), Message(role="user", content=question)]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    text: str
+    cited: tuple[int, ...]
+    right: tuple[int, ...]  # numbers of the passages that hold the answer
+
+    @property
+    def cites_right_source(self) -> bool:
+        return any(n in self.right for n in self.cited)
+
+
+async def answer(
+    engine: Engine, question: str, passages: Sequence[Passage], right: Sequence[int]
+) -> Answer:
+    params = SamplingParams(temperature=0.0, max_tokens=96)
+    request = GenerationRequest(
+        model="", params=params, messages=tuple(citation_messages(question, passages))
+    )
+    stream = await engine.submit(request)
+    parts = [event.text async for event in stream]
+    text = "".join(parts)
+    cited = tuple(int(n) for n in CITATION.findall(text))
+    return Answer(text=text, cited=cited, right=tuple(right))
+
+
+async def answer_all(
+    engine: Engine, items: Sequence[tuple[str, Sequence[Passage], Sequence[int]]]
+) -> list[Answer]:
+    return list(await asyncio.gather(*(answer(engine, q, p, r) for q, p, r in items)))
