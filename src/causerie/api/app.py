@@ -8,6 +8,7 @@ the chunks indexed without it) before the first request, and closes them all on 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +38,13 @@ from causerie.store.db import Database
 from causerie.web import headers as web_headers
 from causerie.web import routes as web_routes
 
+log = logging.getLogger("causerie.api")
+
+
+def _report_failure(task: asyncio.Future[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("embedding the existing document chunks failed: %s", task.exception())
+
 
 def create_app(
     settings: Settings,
@@ -59,6 +67,7 @@ def create_app(
             await embedder.start()
             if db is not None:
                 backfilling = asyncio.ensure_future(asyncio.to_thread(backfill, db, embedder, stop))
+                backfilling.add_done_callback(_report_failure)
         try:
             yield
         finally:
