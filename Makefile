@@ -50,7 +50,6 @@ bench: install
 	$(PY) bench/run_all.py
 
 bench-rag: install
-	$(PY) bench/rag/run.py
 	$(PY) bench/rag/run.py --answers
 
 clean:

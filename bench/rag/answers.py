@@ -20,17 +20,20 @@ CITATION = re.compile(r"\[(\d{1,2})\]")
 
 
 def citation_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
-    """COORDINATOR: replace with the chat layer's citation prompt once it is merged."""
+    """COORDINATOR: replace with the chat layer's citation prompt once it is merged.
+
+    Sources first, then the question and the instruction, all in the user turn: the
+    bundled 135M model ignores an instruction given only in a system prompt."""
     sources = "\n\n".join(
         f"[{n}] {p.filename}{' › ' + p.heading if p.heading else ''}\n{p.text}"
         for n, p in enumerate(passages, start=1)
     )
-    system = (
-        "Answer the user's question using only the numbered sources below. After the "
-        "sentence that uses a source, cite it by its number in square brackets, like [1].\n\n"
-        f"Sources:\n\n{sources}"
+    prompt = (
+        f"{sources}\n\nQuestion: {question}\nAnswer in one short sentence using the "
+        "sources above, then write the number of the source you used in square brackets, "
+        "like [1]."
     )
-    return [Message(role="system", content=system), Message(role="user", content=question)]
+    return [Message(role="user", content=prompt)]
 
 
 @dataclass(frozen=True, slots=True)
