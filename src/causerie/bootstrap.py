@@ -13,6 +13,8 @@ from causerie.api.app import create_app
 from causerie.api.metrics import Metrics
 from causerie.core.settings import Settings
 from causerie.engine.base import Engine
+from causerie.engine.embedding_models import resolve_embedding_model
+from causerie.engine.llamacpp.embedder import LlamaEmbedder
 from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine, default_parallel
 from causerie.engine.models import ModelCatalogue, ModelSpec
 from causerie.engine.modelsconfig import (
@@ -133,6 +135,15 @@ def describe(engine: Engine) -> str:
     return f"Serving {', '.join(m.id for m in engine.models())}"
 
 
+def build_embedder(settings: Settings) -> LlamaEmbedder | None:
+    """The embedding model the settings name (a folder is converted once), or None."""
+    if not settings.embedding_model:
+        return None
+    found = resolve_embedding_model(settings.embedding_model, settings.models_dir)
+    threads = settings.threads or os.cpu_count() or 1
+    return LlamaEmbedder(found.path, found.id, threads=threads)
+
+
 def build_database(settings: Settings) -> Database:
     return Database(settings.database_url or default_url(settings.data_dir))
 
@@ -144,4 +155,6 @@ def build_app(settings: Settings, spec: ModelSpec | None = None) -> FastAPI:
         if spec is None
         else build_engine(settings, spec, metrics)
     )
-    return create_app(settings, engine, metrics, build_database(settings))
+    return create_app(
+        settings, engine, metrics, build_database(settings), embedder=build_embedder(settings)
+    )

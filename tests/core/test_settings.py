@@ -18,6 +18,7 @@ def test_defaults_are_safe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert settings.api_key is None
     assert settings.data_dir == tmp_path / "data" / "causerie"
     assert settings.models_dir == tmp_path / "data" / "causerie" / "models"
+    assert settings.embedding_model is None  # lexical retrieval only, no /v1/embeddings
 
 
 def test_priority(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -27,6 +28,8 @@ def test_priority(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = load_settings(config)
     assert (settings.port, settings.host, settings.ctx_size) == (9000, "0.0.0.0", 2048)
     assert load_settings(config, port=9500, host=None).port == 9500
+    monkeypatch.setenv("CAUSERIE_EMBEDDING_MODEL", "minilm")
+    assert load_settings(config).embedding_model == "minilm"
 
 
 def test_default_config_file_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

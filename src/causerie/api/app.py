@@ -2,12 +2,15 @@
 
 The lifespan owns the resources: it migrates the database (when the app has one), repairs
 answers a dead process left streaming (at start and periodically), starts the engine
-before the first request, and closes them all on shutdown.
+(and the embedding model, when there is one: it then embeds in the background the
+chunks indexed without it) before the first request, and closes them all on shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,14 +30,23 @@ from causerie.api.native import me as me_routes
 from causerie.api.native import personas as persona_routes
 from causerie.api.native import tools as tool_routes
 from causerie.api.native import transfer as transfer_routes
+from causerie.api.openai import embeddings as embedding_routes
 from causerie.api.openai import routes as openai_routes
 from causerie.api.security import install_accounts
 from causerie.chat.recovery import keep_recovering, recover_at_start
+from causerie.chat.vectors import backfill
 from causerie.core.settings import Settings
-from causerie.engine.base import Engine
+from causerie.engine.base import Embedder, Engine
 from causerie.store.db import Database
 from causerie.web import headers as web_headers
 from causerie.web import routes as web_routes
+
+log = logging.getLogger("causerie.api")
+
+
+def _report_failure(task: asyncio.Future[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("embedding the existing document chunks failed: %s", task.exception())
 
 
 def create_app(
@@ -42,6 +54,7 @@ def create_app(
     engine: Engine,
     metrics_: Metrics | None = None,
     db: Database | None = None,
+    embedder: Embedder | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,19 +66,32 @@ def create_app(
             await asyncio.to_thread(recover_at_start, db)
             repair = asyncio.create_task(keep_recovering(db))
         await engine.start()
+        stop = threading.Event()
+        backfilling: asyncio.Future[int] | None = None
+        if embedder is not None:
+            await embedder.start()
+            if db is not None:
+                backfilling = asyncio.ensure_future(asyncio.to_thread(backfill, db, embedder, stop))
+                backfilling.add_done_callback(_report_failure)
         try:
             yield
         finally:
+            stop.set()
+            if backfilling is not None:
+                await asyncio.gather(backfilling, return_exceptions=True)
             if repair is not None:
                 repair.cancel()
                 await asyncio.gather(repair, return_exceptions=True)
             await engine.close()
+            if embedder is not None:
+                await embedder.close()
             if db is not None:
                 db.close()
 
     app = FastAPI(title="Causerie", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.embedder = embedder
     app.state.db = db
     app.state.metrics = metrics_ or Metrics()
     app.state.metrics.watch(engine.stats)
@@ -75,6 +101,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(openai_routes.router)
+    app.include_router(embedding_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(key_routes.router)
     app.include_router(admin_routes.router)

@@ -9,13 +9,18 @@ from fastapi import Depends, Request
 
 from causerie.core.errors import AuthenticationError
 from causerie.core.settings import Settings
-from causerie.engine.base import Engine
+from causerie.engine.base import Embedder, Engine
 from causerie.store.db import Database
 
 
 def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
+
+
+def get_embedder(request: Request) -> Embedder | None:
+    embedder: Embedder | None = getattr(request.app.state, "embedder", None)
+    return embedder
 
 
 def get_settings(request: Request) -> Settings:
@@ -52,5 +57,6 @@ def require_api_key(request: Request, settings: Annotated[Settings, Depends(get_
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+EmbedderDep = Annotated[Embedder | None, Depends(get_embedder)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]

@@ -2,7 +2,8 @@
 
 An upload is checked (size, type by extension and content, archive bombs), read into
 chunks, and only then stored: the file under a server-made name in
-`data_dir/uploads/<user_id>/`, its row and chunks in one transaction. Every read and
+`data_dir/uploads/<user_id>/`, its row and chunks (and their vectors, when an embedding
+model is configured) in one transaction. Every read and
 write goes through the owner: another user's document is simply not found.
 """
 
@@ -17,11 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
+from causerie.chat.vectors import Vectors, embed_chunks, store_vectors
 from causerie.core.errors import InvalidRequestError, NotFoundError
+from causerie.engine.base import Embedder
 from causerie.rag.chunking import Chunk, chunk_blocks
 from causerie.rag.extract import FORMATS, MIME, detect_format, extract
 from causerie.store.db import Database
 from causerie.store.tables import Document
+from causerie.store.unit import Unit
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILENAME_CHARS = 200
@@ -88,10 +92,12 @@ def read_chunks(filename: str, data: bytes) -> tuple[str, list[Chunk]]:
 
 
 class Documents:
-    def __init__(self, db: Database, data_dir: Path, user_id: str) -> None:
+    def __init__(
+        self, db: Database, data_dir: Path, user_id: str, embedder: Embedder | None = None
+    ) -> None:
         if not _USER_ID.match(user_id):  # it names a folder: never anything else
             raise ValueError("unexpected user id")
-        self.db, self.user_id = db, user_id
+        self.db, self.user_id, self.embedder = db, user_id, embedder
         self.folder = data_dir / "uploads" / user_id
 
     def upload(self, filename: str, data: bytes) -> DocumentView:
@@ -124,23 +130,33 @@ class Documents:
         stored.unlink(missing_ok=True)
 
     def reindex(self, document_id: str) -> DocumentView:
-        """Read the stored file again; a failure is kept on the document as its error."""
+        """Read the stored file again (and embed it again); a failure is kept on the
+        document as its error. The slow part runs before the transaction."""
         with self.db.unit() as uow:
             document = self._own(uow.documents.get(self.user_id, document_id))
-            try:
-                data = (self.folder / document.stored_name).read_bytes()
-                _, chunks = read_chunks(document.filename, data)
-            except (InvalidRequestError, OSError) as exc:
-                uow.documents.replace_chunks(document, [])
-                document.status = "error"
-                document.error = exc.message if isinstance(exc, InvalidRequestError) else str(exc)
-            else:
-                uow.documents.replace_chunks(document, chunks)
-                document.status, document.error = "ready", None
+            stored_name, filename = document.stored_name, document.filename
+        chunks: list[Chunk] = []
+        vectors: Vectors | None = None
+        error: str | None = None
+        try:
+            data = (self.folder / stored_name).read_bytes()
+            _, chunks = read_chunks(filename, data)
+            vectors = self._embed(chunks)
+        except InvalidRequestError as exc:
+            error = exc.message
+        except OSError as exc:
+            error = str(exc)
+        with self.db.unit() as uow:
+            document = self._own(uow.documents.get(self.user_id, document_id))
+            uow.documents.replace_chunks(document, chunks if error is None else [])
+            document.status, document.error = ("ready", None) if error is None else ("error", error)
+            if error is None:
+                self._attach(uow, document.id, vectors)
             uow.commit()
             return document_view(document)
 
     def _store(self, filename: str, kind: str, data: bytes, chunks: list[Chunk]) -> DocumentView:
+        vectors = self._embed(chunks)
         suffix = next(ext for ext, k in FORMATS.items() if k == kind)
         stored_name = secrets.token_hex(16) + suffix
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -161,11 +177,19 @@ class Documents:
                     chunk_count=0,
                 )
                 uow.documents.replace_chunks(document, chunks)
+                self._attach(uow, document.id, vectors)
                 uow.commit()
                 return document_view(document)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+
+    def _embed(self, chunks: list[Chunk]) -> Vectors | None:
+        return embed_chunks(self.embedder, chunks) if self.embedder is not None else None
+
+    def _attach(self, uow: Unit, document_id: str, vectors: Vectors | None) -> None:
+        if self.embedder is not None and vectors is not None:
+            store_vectors(uow, self.embedder.info.id, self.user_id, document_id, vectors)
 
     @staticmethod
     def _own(document: Document | None) -> Document:

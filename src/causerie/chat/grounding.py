@@ -18,6 +18,7 @@ from typing import Any
 
 from causerie.chat.retrieval import Passage, retrieve
 from causerie.core.types import GenerationRequest, Message, SamplingParams
+from causerie.engine.base import Embedder
 from causerie.store.db import Database
 
 CHARS_PER_TOKEN = 3
@@ -110,13 +111,14 @@ def ground(
     context_length: int,
     max_tokens: int | None,
     count: Counter | None = None,
+    embedder: Embedder | None = None,
 ) -> Grounding | None:
     """Passages for the last user turn of `history` from `document_ids`; None if none fit."""
     question = next((m.content for m in reversed(history) if m.role == "user"), "")
     budget = budget_chars(context_length, history, max_tokens)
     if not question.strip() or budget <= 0:
         return None
-    passages = retrieve(db, user_id, question, budget, document_ids)
+    passages = retrieve(db, user_id, question, budget, document_ids, embedder)
     if passages and count is not None:
         limit = context_length - answer_reserve(context_length, max_tokens)
         passages = fit(passages, history, count, limit)

@@ -26,7 +26,7 @@ from causerie.chat.tools.clock import valid_zone
 from causerie.chat.tree import path_to
 from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
 from causerie.core.types import GenerationRequest, Message, SamplingParams, ToolCall, Usage
-from causerie.engine.base import Engine
+from causerie.engine.base import Embedder, Engine
 from causerie.store.db import Database
 
 SAVE_EVERY = 0.5  # seconds between progress writes of a streaming answer
@@ -58,9 +58,17 @@ class _Answer:
 class Replies:
     """Reply, regenerate and edit for one user."""
 
-    def __init__(self, db: Database, engine: Engine, user_id: str, instructions: str = "") -> None:
+    def __init__(
+        self,
+        db: Database,
+        engine: Engine,
+        user_id: str,
+        instructions: str = "",
+        embedder: Embedder | None = None,
+    ) -> None:
         self.db, self.engine, self.user_id = db, engine, user_id
         self.instructions = instructions.strip()
+        self.embedder = embedder  # dense retrieval for grounding and the documents tool
 
     # --- entry points -----------------------------------------------------------------
     def send(
@@ -138,6 +146,7 @@ class Replies:
                     self._context(model),
                     params.max_tokens,
                     token_counter(self.engine, model, params),
+                    self.embedder,
                 )
                 if found is not None:
                     history, sources = grounded(history, found), found.sources()
@@ -189,7 +198,7 @@ class Replies:
         results and stream the continuation, up to MAX_ROUNDS rounds."""
         yield ChatEvent("start", answer.start)
         first, total, opening = answer, Usage(), None
-        context = ToolContext(self.db, self.user_id, answer.timezone)
+        context = ToolContext(self.db, self.user_id, answer.timezone, self.embedder)
         round_ = 0
         while True:
             status, usage, failed = "interrupted", Usage(), False

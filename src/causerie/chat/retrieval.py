@@ -1,16 +1,24 @@
 """Retrieval for answering: the user's best passages that fit a character budget.
 
-Candidates come from the store's lexical chunk search (owner filter inside its SQL). A
-matching document small enough to fit whole is given whole, in order, once; otherwise
-its matching chunks are given one by one, best first, while they fit.
+Candidates come from the store's lexical chunk search and, when an embedding model is
+configured, its dense vector search, fused by reciprocal rank (owner filter inside the SQL
+of both). A matching document small enough to fit whole is given whole, in order, once;
+otherwise its matching chunks are given one by one, best first, while they fit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
+from causerie.engine.base import Embedder
+from causerie.rag.fusion import reciprocal_rank_fusion
 from causerie.store.db import Database
+from causerie.store.documents import ChunkHit
+from causerie.store.unit import Unit
+
+Mode = Literal["lexical", "dense", "hybrid"]
 
 CANDIDATES = 40
 WHOLE_DOCUMENT_CHARS = 6000  # a document at most this long is given whole
@@ -33,6 +41,7 @@ def retrieve(
     query: str,
     budget_chars: int,
     document_ids: Collection[str] | None = None,
+    embedder: Embedder | None = None,
 ) -> list[Passage]:
     """The best passages of `user_id`'s documents for `query`, together within budget.
 
@@ -43,7 +52,7 @@ def retrieve(
     left = budget_chars
     whole_done: set[str] = set()
     with db.unit() as uow:
-        hits = uow.documents.search_chunks(user_id, query, CANDIDATES, document_ids)
+        hits = candidates(uow, user_id, query, embedder, document_ids=document_ids)
         for hit in hits:
             if left <= 0:
                 break
@@ -65,6 +74,34 @@ def retrieve(
                 )
                 left -= len(hit.text)
     return passages
+
+
+def candidates(
+    uow: Unit,
+    user_id: str,
+    query: str,
+    embedder: Embedder | None = None,
+    limit: int = CANDIDATES,
+    mode: Mode = "hybrid",
+    document_ids: Collection[str] | None = None,
+) -> list[ChunkHit]:
+    """The user's best chunks for `query`: lexical, dense, or both fused (RRF, k=60);
+    without an embedder every mode is lexical. Scores of fused hits are RRF scores.
+    `document_ids` scopes both searches (see `retrieve`)."""
+    if mode == "dense" and embedder is None:
+        return []
+    lexical = (
+        uow.documents.search_chunks(user_id, query, limit, document_ids) if mode != "dense" else []
+    )
+    if embedder is None or mode == "lexical" or not query.strip():
+        return lexical
+    vector = embedder.embed_sync([query], truncate=True).vectors[0]
+    dense = uow.vectors.search(user_id, embedder.info.id, vector, limit, document_ids)
+    if mode == "dense":
+        return dense
+    by_id = {hit.chunk_id: hit for hit in [*dense, *lexical]}
+    fused = reciprocal_rank_fusion([[h.chunk_id for h in lexical], [h.chunk_id for h in dense]])
+    return [replace(by_id[chunk_id], score=score) for chunk_id, score in fused[:limit]]
 
 
 def join_chunks(chunks: list[tuple[str, str]]) -> str:

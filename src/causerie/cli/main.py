@@ -43,6 +43,10 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to bind (default 127.0.0.1)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default 8000)")] = None,
     model: ModelOpt = None,
+    embedding_model: Annotated[
+        str | None,
+        typer.Option("--embedding-model", help="'minilm', an embedding .gguf or a BERT folder"),
+    ] = None,
     ctx_size: CtxOpt = None,
     parallel: Annotated[int | None, typer.Option("--parallel", "-np", help="chat slots")] = None,
     threads: Annotated[int | None, typer.Option("--threads", "-t")] = None,
@@ -68,6 +72,7 @@ def serve(
             host=host,
             port=port,
             model=model,
+            embedding_model=embedding_model,
             ctx_size=ctx_size,
             parallel=parallel,
             threads=threads,
@@ -123,6 +128,20 @@ def pull(
     from causerie.cli.pull import run_pull
 
     run_pull(settings_from(config, data_dir=data_dir), spec)
+
+
+@app.command("convert-embedding")
+@one_line_errors
+def convert_embedding(
+    source: Annotated[Path, typer.Argument(help="a sentence-transformers BERT folder")],
+    out: Annotated[Path, typer.Argument(help="the .gguf file to write")],
+    f16: Annotated[bool, typer.Option("--f16", help="store matrices as float16")] = False,
+) -> None:
+    """Convert a BERT embedding model (safetensors) to GGUF for --embedding-model."""
+    from causerie.engine.convert_bert import convert_bert
+
+    written = convert_bert(source, out, f16=f16)
+    typer.echo(f"wrote {written} ({written.stat().st_size / 1e6:.0f} MB)")
 
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from causerie.api.app import create_app
 from causerie.api.metrics import Metrics
-from causerie.bootstrap import build_database, build_serving_engine, describe
+from causerie.bootstrap import build_database, build_embedder, build_serving_engine, describe
 from causerie.core.settings import Settings
 
 
@@ -45,7 +45,11 @@ async def _serve(settings: Settings) -> None:
     settings, generated = server_key(settings)
     typer.echo(describe(engine))
     await engine.start()  # fail here, with one line, rather than inside uvicorn
-    app = create_app(settings, engine, metrics, build_database(settings))
+    embedder = build_embedder(settings)
+    if embedder is not None:
+        await embedder.start()
+        typer.echo(f"Embeddings: {embedder.info.id} ({embedder.dimensions} dimensions)")
+    app = create_app(settings, engine, metrics, build_database(settings), embedder=embedder)
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -68,6 +72,8 @@ async def _serve(settings: Settings) -> None:
         await task
     finally:
         await engine.close()
+        if embedder is not None:
+            await embedder.close()
     if not server.started:
         raise SystemExit(1)
 

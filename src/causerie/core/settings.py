@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     model: str | None = Field(default=None, description="model id, file name or .gguf path")
+    embedding_model: str | None = Field(
+        default=None, description="'minilm', an embedding .gguf, or a BERT folder (none: lexical)"
+    )
     ctx_size: int | None = Field(default=None, ge=64, description="context per sequence")
     parallel: int | None = Field(default=None, ge=1, le=256, description="sequence slots")
     threads: int | None = Field(default=None, ge=1)

@@ -132,7 +132,7 @@ class DocumentRepo:
         `shared`, also of a document in a collection the admin shared."""
         readable = Document.user_id == user_id
         if shared:
-            readable = or_(readable, _in_shared_collection())
+            readable = or_(readable, in_shared_collection())
         return self.s.scalars(
             select(DocumentChunk)
             .join(Document, Document.id == DocumentChunk.document_id)
@@ -192,7 +192,8 @@ class DocumentRepo:
         return [ChunkHit(**row) for row in rows]
 
 
-def _in_shared_collection() -> Any:
+def in_shared_collection() -> Any:
+    """SQL: the document (`Document.id`) is in a collection the admin shared."""
     return exists(
         select(CollectionDocument.document_id)
         .join(KnowledgeCollection, KnowledgeCollection.id == CollectionDocument.collection_id)

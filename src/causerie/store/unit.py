@@ -24,6 +24,7 @@ from causerie.store.documents import DocumentRepo
 from causerie.store.personas import PersonaRepo
 from causerie.store.search import SearchHit, search_messages
 from causerie.store.shares import ShareRepo
+from causerie.store.vectors import BlobVectorIndex, VectorIndex
 
 
 class Unit:
@@ -59,6 +60,10 @@ class Unit:
     @cached_property
     def attachments(self) -> AttachmentRepo:
         return AttachmentRepo(self.session)
+
+    @cached_property
+    def vectors(self) -> VectorIndex:
+        return BlobVectorIndex(self.session)
 
     @cached_property
     def personas(self) -> PersonaRepo:

@@ -19,7 +19,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from causerie.api.deps import DbDep
+from causerie.api.deps import DbDep, EmbedderDep
 from causerie.api.security import CurrentUser, UserEngineDep
 from causerie.api.sse import sse, sse_response
 from causerie.chat.conversations import Conversations
@@ -186,9 +186,14 @@ def switch_branch(
 
 @router.post("/{conversation_id}/messages", response_model=None)
 async def send(
-    conversation_id: str, body: MessageCreate, user: CurrentUser, db: DbDep, engine: UserEngineDep
+    conversation_id: str,
+    body: MessageCreate,
+    user: CurrentUser,
+    db: DbDep,
+    engine: UserEngineDep,
+    embedder: EmbedderDep,
 ) -> StreamingResponse:
-    replies = Replies(db, engine, user.id, user.custom_instructions)
+    replies = Replies(db, engine, user.id, user.custom_instructions, embedder)
     use_leaf = "parent_id" not in body.model_fields_set
     events = await asyncio.to_thread(
         replies.send,
@@ -204,8 +209,13 @@ async def send(
 
 @router.post("/{conversation_id}/messages/{message_id}/regenerate", response_model=None)
 async def regenerate(
-    conversation_id: str, message_id: str, user: CurrentUser, db: DbDep, engine: UserEngineDep
+    conversation_id: str,
+    message_id: str,
+    user: CurrentUser,
+    db: DbDep,
+    engine: UserEngineDep,
+    embedder: EmbedderDep,
 ) -> StreamingResponse:
-    replies = Replies(db, engine, user.id, user.custom_instructions)
+    replies = Replies(db, engine, user.id, user.custom_instructions, embedder)
     events = await asyncio.to_thread(replies.regenerate, conversation_id, message_id)
     return sse_response(_frames(events))

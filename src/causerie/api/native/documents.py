@@ -10,7 +10,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from causerie.api.deps import DbDep, SettingsDep
+from causerie.api.deps import DbDep, EmbedderDep, SettingsDep
 from causerie.api.security import CurrentUser
 from causerie.chat.documents import (
     MAX_UPLOAD_BYTES,
@@ -18,6 +18,7 @@ from causerie.chat.documents import (
     DocumentView,
     FileTooLargeError,
 )
+from causerie.engine.base import Embedder
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 TOO_LARGE = f"files may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
@@ -48,8 +49,10 @@ class DocumentList(BaseModel):
     data: list[DocumentOut]
 
 
-def _service(db: DbDep, settings: SettingsDep, user: CurrentUser) -> Documents:
-    return Documents(db, settings.data_dir, user.id)
+def _service(
+    db: DbDep, settings: SettingsDep, user: CurrentUser, embedder: Embedder | None = None
+) -> Documents:
+    return Documents(db, settings.data_dir, user.id, embedder)
 
 
 async def _read_body(request: Request) -> bytes:
@@ -72,19 +75,21 @@ async def upload(
     user: CurrentUser,
     db: DbDep,
     settings: SettingsDep,
+    embedder: EmbedderDep,
     filename: str = Query(min_length=1, max_length=1000),
 ) -> DocumentOut:
     """The raw file is the body; its type comes from `filename` and its content."""
     data = await _read_body(request)
-    service = _service(db, settings, user)
+    service = _service(db, settings, user, embedder)
     return DocumentOut.of(await asyncio.to_thread(service.upload, filename, data))
 
 
 @router.post("/text", status_code=201)
 def add_text(
-    body: TextDocument, user: CurrentUser, db: DbDep, settings: SettingsDep
+    body: TextDocument, user: CurrentUser, db: DbDep, settings: SettingsDep, embedder: EmbedderDep
 ) -> DocumentOut:
-    return DocumentOut.of(_service(db, settings, user).add_text(body.title, body.text))
+    service = _service(db, settings, user, embedder)
+    return DocumentOut.of(service.add_text(body.title, body.text))
 
 
 @router.get("")
@@ -104,5 +109,7 @@ def delete(document_id: str, user: CurrentUser, db: DbDep, settings: SettingsDep
 
 
 @router.post("/{document_id}/reindex")
-def reindex(document_id: str, user: CurrentUser, db: DbDep, settings: SettingsDep) -> DocumentOut:
-    return DocumentOut.of(_service(db, settings, user).reindex(document_id))
+def reindex(
+    document_id: str, user: CurrentUser, db: DbDep, settings: SettingsDep, embedder: EmbedderDep
+) -> DocumentOut:
+    return DocumentOut.of(_service(db, settings, user, embedder).reindex(document_id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 StopParam = str | list[str] | None
 
@@ -214,3 +214,48 @@ class ModelCard(BaseModel):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
+
+
+def _is_tokens(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(t, int) and not isinstance(t, bool) for t in value
+    )
+
+
+class EmbeddingRequest(_Lenient):
+    # str | list[str] | list[int] | list[list[int]], checked below so that a wrong shape is
+    # one 400 naming `input` (a pydantic union would name its members)
+    input: Any
+    model: str
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(default=None, ge=1)
+    user: str | None = None
+
+    @field_validator("input")
+    @classmethod
+    def _input_shape(cls, value: Any) -> str | list[str] | list[int] | list[list[int]]:
+        if isinstance(value, str) or _is_tokens(value):
+            return value  # type: ignore[no-any-return]
+        if isinstance(value, list) and (
+            all(isinstance(v, str) for v in value) or all(_is_tokens(v) for v in value)
+        ):
+            return value
+        raise ValueError("input must be a string, a list of strings, or token ids")
+
+
+class EmbeddingData(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str  # base64 of little-endian float32 when asked
+
+
+class EmbeddingUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingData]
+    model: str
+    usage: EmbeddingUsage

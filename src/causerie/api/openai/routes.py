@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from causerie.api.deps import EngineDep
+from causerie.api.deps import EmbedderDep, EngineDep
 from causerie.api.errors import envelope
 from causerie.api.openai import adapters as ad
 from causerie.api.openai.frames import ContentFrames
@@ -34,8 +34,8 @@ from causerie.api.security import api_caller
 from causerie.api.sse import sse, sse_response, unless_disconnected
 from causerie.chat.toolcalls import ToolCallStream, parse_tool_calls
 from causerie.core.errors import EngineError, ModelNotFoundError
-from causerie.core.types import StreamEvent, TokenLogprob
-from causerie.engine.base import Engine, EventStream
+from causerie.core.types import ModelInfo, StreamEvent, TokenLogprob
+from causerie.engine.base import Embedder, Engine, EventStream
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(api_caller)], tags=["openai"])
 
@@ -59,21 +59,26 @@ def _finish(event: StreamEvent) -> str | None:
     return "stop" if event.finish_reason == "cancelled" else event.finish_reason
 
 
+def _served(engine: Engine, embedder: Embedder | None) -> list[ModelInfo]:
+    """The chat models, then the embedding model when there is one."""
+    return [*engine.models(), *([embedder.info] if embedder is not None else [])]
+
+
 @router.get("/models")
-async def list_models(engine: EngineDep) -> ModelList:
+async def list_models(engine: EngineDep, embedder: EmbedderDep) -> ModelList:
     return ModelList(
         data=[
             ModelCard(
                 id=m.id, created=m.created, owned_by=m.owned_by, context_length=m.context_length
             )
-            for m in engine.models()
+            for m in _served(engine, embedder)
         ]
     )
 
 
 @router.get("/models/{model_id:path}")
-async def get_model(model_id: str, engine: EngineDep) -> ModelCard:
-    for m in engine.models():
+async def get_model(model_id: str, engine: EngineDep, embedder: EmbedderDep) -> ModelCard:
+    for m in _served(engine, embedder):
         if model_id == m.id or model_id in m.aliases:
             return ModelCard(
                 id=m.id, created=m.created, owned_by=m.owned_by, context_length=m.context_length

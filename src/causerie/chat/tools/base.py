@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from causerie.engine.base import Embedder
 from causerie.store.db import Database
 
 RESULT_CHARS = 4000  # a tool result is clipped to this many characters
@@ -25,6 +26,7 @@ class ToolContext:
     db: Database
     user_id: str
     timezone: str = "UTC"
+    embedder: Embedder | None = None  # dense retrieval for the documents tool, when configured
 
 
 RunTool = Callable[[dict[str, Any], ToolContext], Awaitable[str]]

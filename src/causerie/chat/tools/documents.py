@@ -17,7 +17,9 @@ async def _run(args: dict[str, Any], context: ToolContext) -> str:
     query = text_arg(args, "query", most=500).strip()
     if not query:
         raise ToolInputError("the query is empty")
-    passages = await asyncio.to_thread(retrieve, context.db, context.user_id, query, BUDGET_CHARS)
+    passages = await asyncio.to_thread(
+        retrieve, context.db, context.user_id, query, BUDGET_CHARS, None, context.embedder
+    )
     if not passages:
         return f"No passage of the user's documents matches '{query}'."
     parts = []
