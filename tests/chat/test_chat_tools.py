@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from causerie.chat.tools.python import make_run as python_run
 from causerie.core.errors import InvalidRequestError
 from causerie.core.types import ToolCall
 from causerie.store.db import Database
+from tests.store.test_document_search import Piece, add_user
 
 NO_DB = ToolContext(db=None, user_id="nobody")  # type: ignore[arg-type]
 
@@ -120,20 +120,6 @@ def test_python_is_killed_at_its_time_limit() -> None:
     quick = python_run(SandboxLimits(time_s=1.0))
     out = asyncio.run(quick({"code": "while True: pass"}, NO_DB))
     assert out.startswith("timed out after 1 s")
-
-
-@dataclass(frozen=True)
-class Piece:
-    position: int
-    heading: str
-    text: str
-
-
-def add_user(db: Database, email: str) -> str:
-    with db.unit() as uow:
-        user = uow.users.add(email=email, password_hash="x")
-        uow.commit()
-        return user.id
 
 
 def add_document(db: Database, user_id: str, filename: str, *texts: str) -> None:
