@@ -120,9 +120,9 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
 def test_knowledge_of_a_persona(open_page: OpenPage, web_app: WebApp) -> None:
     client = web_app.client()
     headers = {"X-CSRF-Token": client.csrf or "", "Content-Type": "text/plain"}
-    r = client.http.post("/api/documents", params={"filename": "policy.txt"},
+    r = client.http.post("/api/documents", params={"filename": "policy.txt", "wait": "true"},
                          content=b"Refunds take ten days.", headers=headers)  # fmt: skip
-    assert r.status_code == 201, r.text
+    assert r.status_code == 201 and r.json()["status"] == "ready", r.text
     page = open_page("/")
     page.get_by_role("button", name="Manage personas").click()
     manager = page.get_by_role("dialog", name="Manage personas")
