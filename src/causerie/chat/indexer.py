@@ -69,6 +69,10 @@ class Indexer:
         self.poke()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        for waiting in self._waiters.values():  # nothing more happens here: stop waiting
+            for future in waiting:
+                if not future.done():
+                    future.set_result(None)
 
     async def _work(self) -> None:
         assert self._wake is not None
