@@ -256,6 +256,18 @@ def test_delete_while_indexing_leaves_nothing(app: App) -> None:
     assert app.search(gus, "evanescent") == []
     assert len(app.uploads(gus)) == 1  # only the later file
     assert gus.get(f"/api/documents/{doc['id']}").status_code == 404
+    with app.db.unit() as uow:  # as the indexer holds it between two batches
+        row = uow.documents.get(gus.user["id"], later["id"])
+        assert row is not None
+        row.status, row.progress_done, row.progress_total = "indexing", 0, 1
+        uow.commit()
+    busy = gus.send("POST", f"/api/documents/{later['id']}/reindex")
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "conflict", busy.text
+    assert gus.get(f"/api/documents/{later['id']}").json()["progress_total"] == 1
+    assert gus.send("DELETE", f"/api/documents/{later['id']}").status_code == 204
+    with app.db.unit() as uow:
+        assert uow.documents.chunks(gus.user["id"], later["id"]) == []
+    assert app.uploads(gus) == set()
 
 
 def test_restart_queues_again_what_was_left_indexing(tmp_path: Path) -> None:
