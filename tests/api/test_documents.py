@@ -7,16 +7,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from causerie.chat.retrieval import retrieve
-from causerie.store.db import Database
+from causerie.store.db import Database, default_url
 from tests.api.test_conversations import user
 from tests.conftest import Server, start_server, stop_server
-from tests.support.documents import make_docx, make_pdf, make_zip_bomb
+from tests.support.documents import make_docx, make_pdf, make_zip_bomb, wait_indexed
 from tests.support.postgres import BACKENDS
 from tests.support.web import Browser, fresh_database
 
@@ -56,10 +57,11 @@ def post_file(browser: Browser, filename: str, data: bytes, mime: str) -> httpx.
 
 
 def upload(browser: Browser, filename: str, data: bytes, mime: str = "") -> dict[str, Any]:
+    """Upload (answered at once, `queued`) and wait until the indexer is done with it."""
     response = post_file(browser, filename, data, mime or "application/octet-stream")
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] in ("queued", "indexing", "ready")
+    return wait_indexed(browser, response.json()["id"])
 
 
 def samples(word: str) -> dict[str, bytes]:
@@ -100,7 +102,8 @@ def test_pasted_text_and_retrieval_within_budget(app: App) -> None:
         "/api/documents/text",
         json={"title": "Recipe", "text": "# Soup\n\nBoil quarkonium leeks."},
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
+    wait_indexed(bob, r.json()["id"])
     long = "\n\n".join(f"Paragraph {i} about quarkonium and other things." * 8 for i in range(60))
     upload(bob, "long.md", f"# Long\n\n{long}".encode())
     passages = retrieve(app.db, bob.user["id"], "quarkonium leeks", budget_chars=3000)
@@ -153,8 +156,9 @@ def test_delete_removes_chunks_and_file_and_reindex(app: App) -> None:
     doc = upload(erin, "gone.md", b"# Gone\n\nThe flibbertigibbet sentence.")
     keep = upload(erin, "kept.txt", b"The flibbertigibbet stays here.")
     assert len(app.search(erin, "flibbertigibbet")) == 2
-    again = erin.send("POST", f"/api/documents/{keep['id']}/reindex")
+    again = erin.send("POST", f"/api/documents/{keep['id']}/reindex", params={"wait": "true"})
     assert again.status_code == 200 and again.json()["chunk_count"] == keep["chunk_count"]
+    assert again.json()["status"] == "ready"
     assert len(app.search(erin, "flibbertigibbet")) == 2  # re-indexing does not duplicate
     assert erin.send("DELETE", f"/api/documents/{doc['id']}").status_code == 204
     assert app.search(erin, "flibbertigibbet") == ["The flibbertigibbet stays here."]
@@ -163,7 +167,9 @@ def test_delete_removes_chunks_and_file_and_reindex(app: App) -> None:
     assert erin.send("DELETE", f"/api/documents/{doc['id']}").status_code == 404
     for name in app.uploads(erin):  # the stored file vanished: re-index says so
         (app.server.data_dir / "uploads" / erin.user["id"] / name).unlink()
-    broken = erin.send("POST", f"/api/documents/{keep['id']}/reindex").json()
+    queued = erin.send("POST", f"/api/documents/{keep['id']}/reindex")
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    broken = wait_indexed(erin, keep["id"])
     assert broken["status"] == "error" and broken["chunk_count"] == 0 and broken["error"]
     assert app.search(erin, "flibbertigibbet") == []
 
@@ -174,7 +180,7 @@ def test_isolation_canaries_never_cross_users(app: App) -> None:
     pasted = owner.send(
         "POST", "/api/documents/text", json={"title": "t", "text": "canarywxqtext secret"}
     )
-    docs.append(pasted.json())
+    docs.append(wait_indexed(owner, pasted.json()["id"]))
     upload(other, "mine.txt", b"Other user text mentioning canaries and lives here.")
     queries = [
         "canarywxq",
@@ -198,3 +204,97 @@ def test_isolation_canaries_never_cross_users(app: App) -> None:
         assert other.send("DELETE", path).status_code == 404
         assert owner.get(path).status_code == 200  # still there, untouched
     assert len(app.uploads(owner)) == len(docs)
+
+
+def long_markdown(word: str, paragraphs: int = 80) -> bytes:
+    body = "\n\n".join(f"Paragraph {i} of the {word} ledger. " * 10 for i in range(paragraphs))
+    return f"# Ledger\n\n{body}".encode()
+
+
+def test_upload_answers_at_once_then_indexes_with_progress(app: App) -> None:
+    fay = user(app.server, "progress")
+    r = post_file(fay, "ledger.md", long_markdown("quillwort"), "text/markdown")
+    assert r.status_code == 202, r.text
+    first = r.json()
+    assert (first["status"], first["progress_done"], first["progress_total"]) == ("queued", 0, 0)
+    assert first["chunk_count"] == 0
+    seen = [(first["status"], 0, 0)]
+    deadline = time.monotonic() + 60
+    while seen[-1][0] not in ("ready", "error") and time.monotonic() < deadline:
+        body = fay.get(f"/api/documents/{first['id']}").json()
+        seen.append((body["status"], body["progress_done"], body["progress_total"]))
+    status, done, total = seen[-1]
+    assert status == "ready" and total > 16 and done == total  # several batches
+    order = ["queued", "indexing", "ready"]
+    assert [order.index(s) for s, _, _ in seen] == sorted(order.index(s) for s, _, _ in seen)
+    assert all(0 <= d <= t for _, d, t in seen)
+    listed = {d["id"]: d for d in fay.get("/api/documents").json()["data"]}
+    assert listed[first["id"]]["chunk_count"] == listed[first["id"]]["progress_total"] == total
+    assert app.search(fay, "quillwort")
+
+    blank = post_file(fay, "blank.txt", b"  \n\n\t \n", "text/plain")
+    assert blank.status_code == 202 and blank.json()["status"] == "queued"
+    failed = wait_indexed(fay, blank.json()["id"])
+    assert failed["status"] == "error" and "no text" in failed["error"]
+    assert failed["chunk_count"] == 0
+
+    waited = fay.send("POST", "/api/documents/text", params={"wait": "true"},
+                      json={"title": "w", "text": "The waited wombat."})  # fmt: skip
+    assert waited.status_code == 201 and waited.json()["status"] == "ready", waited.text
+
+
+def test_delete_while_indexing_leaves_nothing(app: App) -> None:
+    gus = user(app.server, "hasty")
+    doc = post_file(gus, "big.md", long_markdown("evanescent", 200), "text/markdown").json()
+    assert doc["status"] == "queued"
+    assert gus.send("DELETE", f"/api/documents/{doc['id']}").status_code == 204
+    # the indexer takes documents in order: once a later one is ready, it is past the first
+    later = post_file(gus, "later.txt", b"A later note.", "text/plain").json()
+    assert wait_indexed(gus, later["id"])["status"] == "ready"
+    with app.db.unit() as uow:
+        assert uow.documents.chunks(gus.user["id"], doc["id"]) == []
+    assert app.search(gus, "evanescent") == []
+    assert len(app.uploads(gus)) == 1  # only the later file
+    assert gus.get(f"/api/documents/{doc['id']}").status_code == 404
+    with app.db.unit() as uow:  # as the indexer holds it between two batches
+        row = uow.documents.get(gus.user["id"], later["id"])
+        assert row is not None
+        row.status, row.progress_done, row.progress_total = "indexing", 0, 1
+        uow.commit()
+    busy = gus.send("POST", f"/api/documents/{later['id']}/reindex")
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "conflict", busy.text
+    assert gus.get(f"/api/documents/{later['id']}").json()["progress_total"] == 1
+    assert gus.send("DELETE", f"/api/documents/{later['id']}").status_code == 204
+    with app.db.unit() as uow:
+        assert uow.documents.chunks(gus.user["id"], later["id"]) == []
+    assert app.uploads(gus) == set()
+
+
+def test_restart_queues_again_what_was_left_indexing(tmp_path: Path) -> None:
+    srv = start_server(tmp_path, "--ctx-size", "512", "--parallel", "1")
+    try:
+        hal = user(srv, "restart")
+        doc = post_file(hal, "ledger.md", long_markdown("palimpsest"), "text/markdown").json()
+        total = wait_indexed(hal, doc["id"])["chunk_count"]
+    finally:
+        stop_server(srv)
+    db = Database(default_url(tmp_path))
+    try:
+        with db.unit() as uow:  # as a server killed in the middle of indexing leaves it
+            row = uow.documents.get(hal.user["id"], doc["id"])
+            assert row is not None
+            uow.documents.replace_chunks(row, [])
+            row.status, row.progress_done, row.progress_total = "indexing", 3, total
+            uow.commit()
+        srv = start_server(tmp_path, "--ctx-size", "512", "--parallel", "1")
+        try:
+            again = Browser(srv.url)
+            assert again.login(hal.user["email"]).status_code == 200
+            ready = wait_indexed(again, doc["id"])
+        finally:
+            stop_server(srv)
+        assert ready["status"] == "ready" and ready["progress_done"] == total
+        with db.unit() as uow:
+            assert len(uow.documents.search_chunks(hal.user["id"], "palimpsest", 50)) > 0
+    finally:
+        db.close()

@@ -119,9 +119,12 @@ def test_without_an_embedding_model_it_is_not_found(server: Server) -> None:
 def post_text(browser: Browser, title: str, text: str) -> dict[str, Any]:
     headers = {"X-CSRF-Token": browser.csrf or ""}
     r = browser.http.post(
-        "/api/documents/text", json={"title": title, "text": text}, headers=headers
+        "/api/documents/text",
+        json={"title": title, "text": text},
+        params={"wait": "true"},
+        headers=headers,
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 201 and r.json()["status"] == "ready", r.text
     return dict(r.json())
 
 

@@ -162,7 +162,8 @@ def test_collections_personas_sharing_and_isolation_over_http(app: App) -> None:
     start, _, _ = answer(ann, with_persona, "When are holidays booked?")
     assert [s["filename"] for s in start["sources"]] == ["handbook.md"]
     # re-index keeps it answerable; delete takes it (and its attachments) away
-    reindexed = admin.send("POST", f"/api/documents/{handbook['id']}/reindex").json()
+    reindex = f"/api/documents/{handbook['id']}/reindex"
+    reindexed = admin.send("POST", reindex, params={"wait": "true"}).json()
     assert reindexed["status"] == "ready" and reindexed["chunk_count"] >= 1
     attachments = ann.get(f"/api/conversations/{conv}/attachments").json()["data"]
     assert [(a["kind"], a["name"]) for a in attachments] == [("collection", "HR")]

@@ -39,7 +39,9 @@ def alice_world(alice: Browser) -> dict[str, str]:
     persona = alice.send("POST", "/api/personas", json={"name": f"persona {CANARY}"}).json()
     share = alice.send("POST", f"/api/conversations/{conv}/shares").json()
     key = alice.send("POST", "/api/keys", json={"name": "alice key"}).json()
-    document = alice.send("POST", "/api/documents/text", json={"text": f"doc {CANARY}"}).json()
+    document = alice.send(
+        "POST", "/api/documents/text", json={"text": f"doc {CANARY}"}, params={"wait": "true"}
+    ).json()
     collection = alice.send("POST", "/api/collections", json={"name": f"col {CANARY}"}).json()
     alice.send("PUT", f"/api/collections/{collection['id']}/documents/{document['id']}")
     attachment = alice.send(

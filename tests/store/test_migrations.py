@@ -48,7 +48,7 @@ def database(database_url: str) -> Iterator[Database]:
 def test_upgrade_creates_every_table_and_is_idempotent(database: Database) -> None:
     assert current_revision(database) is None
     upgrade(database)
-    assert current_revision(database) == head_revision() == "0005"
+    assert current_revision(database) == head_revision() == "0006"
     tables = set(inspect(database.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     upgrade(database)  # nothing to do, nothing breaks
@@ -173,7 +173,7 @@ def test_cli_upgrade_uses_the_data_dir_by_default(
 ) -> None:
     settings = SimpleNamespace(database_url=None, data_dir=tmp_path / "data")
     run_upgrade(settings)  # type: ignore[arg-type]
-    assert "0005" in capsys.readouterr().out
+    assert "0006" in capsys.readouterr().out
     database = Database(f"sqlite:///{tmp_path / 'data' / 'causerie.db'}")
     try:
         assert current_revision(database) == head_revision()

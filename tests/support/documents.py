@@ -1,10 +1,32 @@
 """Small real documents for tests: a hand-written PDF (one text line per page), a DOCX
-made with python-docx, and a DOCX-looking zip bomb that declares gigabytes."""
+made with python-docx, and a DOCX-looking zip bomb that declares gigabytes; and
+`wait_indexed`, which polls a document the server indexes in the background until done."""
 
 from __future__ import annotations
 
 import io
+import time
 import zipfile
+from typing import Any, Protocol
+
+import httpx
+
+
+class Getter(Protocol):
+    def get(self, path: str, **kw: Any) -> httpx.Response: ...
+
+
+def wait_indexed(client: Getter, document_id: str, timeout: float = 60) -> dict[str, Any]:
+    """The document once it is `ready` or `error` (polled over HTTP)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = client.get(f"/api/documents/{document_id}")
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        if body["status"] in ("ready", "error"):
+            return body
+        assert time.monotonic() < deadline, f"still {body['status']} after {timeout} s"
+        time.sleep(0.05)
 
 
 def make_pdf(pages: list[str]) -> bytes:

@@ -1,6 +1,7 @@
 """Documents in the browser with the real bundled model: upload on the Documents dialog
-(progress, status, a refused file, re-index, delete, collections), attach to a
-conversation in its settings, ask, see the sources under the answer, open the passage."""
+(progress, status, a refused file, re-index, delete, collections), the indexing progress
+the server reports (chunks done / total, then ready or failed), attach to a conversation
+in its settings, ask, see the sources under the answer, open the passage."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from causerie.store.db import Database
+from causerie.store.tables import Document
 from tests.web.conftest import OpenPage, WebApp
 from tests.web.harness import screenshot
 from tests.web.test_chat import wait_until_answered
@@ -120,9 +122,9 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
 def test_knowledge_of_a_persona(open_page: OpenPage, web_app: WebApp) -> None:
     client = web_app.client()
     headers = {"X-CSRF-Token": client.csrf or "", "Content-Type": "text/plain"}
-    r = client.http.post("/api/documents", params={"filename": "policy.txt"},
+    r = client.http.post("/api/documents", params={"filename": "policy.txt", "wait": "true"},
                          content=b"Refunds take ten days.", headers=headers)  # fmt: skip
-    assert r.status_code == 201, r.text
+    assert r.status_code == 201 and r.json()["status"] == "ready", r.text
     page = open_page("/")
     page.get_by_role("button", name="Manage personas").click()
     manager = page.get_by_role("dialog", name="Manage personas")
@@ -138,3 +140,59 @@ def test_knowledge_of_a_persona(open_page: OpenPage, web_app: WebApp) -> None:
     support = next(p for p in personas if p["name"] == "Support")
     attached = client.get(f"/api/personas/{support['id']}/attachments").json()["data"]
     assert [(a["kind"], a["name"]) for a in attached] == [("document", "policy.txt")]
+
+
+LEDGER = "\n\n".join(f"Entry {i} of the harbour ledger. " * 12 for i in range(100))
+
+
+def set_document(web_app: WebApp, document_id: str, **values: object) -> None:
+    database = Database(web_app.db_url)
+    try:
+        with database.unit() as uow:
+            row = uow.session.get(Document, document_id)
+            assert row is not None
+            for name, value in values.items():
+                setattr(row, name, value)
+            uow.commit()
+    finally:
+        database.close()
+
+
+def test_indexing_progress_then_ready_or_failed(open_page: OpenPage, web_app: WebApp) -> None:
+    client = web_app.client()
+    r = client.send("POST", "/api/documents/text", params={"wait": "true"},
+                    json={"title": "Harbour ledger", "text": LEDGER})  # fmt: skip
+    assert r.status_code == 201 and r.json()["status"] == "ready", r.text
+    doc, chunks = r.json(), r.json()["chunk_count"]
+    assert chunks > 32
+    # as the indexer leaves a document between two batches (it never claims such a row)
+    set_document(web_app, doc["id"], status="indexing", progress_done=16, progress_total=chunks)
+    page = open_page("/")
+    page.get_by_role("button", name="Documents", exact=True).click()
+    manager = page.get_by_role("dialog", name="Documents and collections")
+    row = manager.get_by_role("list", name="Documents").locator(
+        ".knowledge-row", has_text="Harbour ledger.md"
+    )
+    expect(row).to_contain_text(f"Indexing · 16 / {chunks}")
+    bar = row.get_by_role("progressbar")
+    expect(bar).to_have_attribute("value", "16")
+    expect(bar).to_have_attribute("max", str(chunks))
+    expect(row.get_by_role("button", name="Re-index Harbour ledger.md")).to_be_disabled()
+    screenshot(page, "knowledge-progress")
+    set_document(web_app, doc["id"], progress_done=32)
+    expect(row).to_contain_text(f"Indexing · 32 / {chunks}")  # polled, not reloaded
+    set_document(web_app, doc["id"], status="ready", progress_done=chunks)
+    expect(row).to_contain_text(f"Ready · {chunks} chunks")
+    expect(row.get_by_role("progressbar")).to_have_count(0)
+
+    # the real indexer: a re-index ends with a toast, a file without text ends failed
+    row.get_by_role("button", name="Re-index Harbour ledger.md").click()
+    expect(page.get_by_text("Re-indexed")).to_be_visible()
+    expect(row).to_contain_text(f"Ready · {chunks} chunks")
+    blank = {"name": "blank.txt", "mimeType": "text/plain", "buffer": b"  \n\n\t \n"}
+    manager.locator("#knowledge-files").set_input_files([blank])
+    failed = manager.get_by_role("list", name="Documents").locator(
+        ".knowledge-row", has_text="blank.txt"
+    )
+    expect(failed).to_contain_text("Failed: no text could be found in this file")
+    assert client.get(f"/api/documents/{doc['id']}").json()["progress_done"] == chunks

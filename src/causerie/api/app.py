@@ -3,7 +3,8 @@
 The lifespan owns the resources: it migrates the database (when the app has one), repairs
 answers a dead process left streaming (at start and periodically), starts the engine
 (and the embedding model, when there is one: it then embeds in the background the
-chunks indexed without it) before the first request, and closes them all on shutdown.
+chunks indexed without it) before the first request, runs the document indexer (uploads
+are indexed in the background; see chat/indexer.py), and closes them all on shutdown.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from causerie.api.native import transfer as transfer_routes
 from causerie.api.openai import embeddings as embedding_routes
 from causerie.api.openai import routes as openai_routes
 from causerie.api.security import install_accounts
+from causerie.chat.indexer import Indexer
 from causerie.chat.recovery import keep_recovering, recover_at_start
 from causerie.chat.vectors import backfill
 from causerie.core.settings import Settings
@@ -73,10 +75,16 @@ def create_app(
             if db is not None:
                 backfilling = asyncio.ensure_future(asyncio.to_thread(backfill, db, embedder, stop))
                 backfilling.add_done_callback(_report_failure)
+        indexer: Indexer | None = None
+        if db is not None:
+            indexer = app.state.indexer = Indexer(db, settings.data_dir, embedder)
+            await indexer.start()
         try:
             yield
         finally:
             stop.set()
+            if indexer is not None:
+                await indexer.close()
             if backfilling is not None:
                 await asyncio.gather(backfilling, return_exceptions=True)
             if repair is not None:
@@ -93,6 +101,7 @@ def create_app(
     app.state.engine = engine
     app.state.embedder = embedder
     app.state.db = db
+    app.state.indexer = None  # set by the lifespan when there is a database
     app.state.metrics = metrics_ or Metrics()
     app.state.metrics.watch(engine.stats)
     install_accounts(app)  # account/quota services; meters the engine for /v1 callers

@@ -1,4 +1,5 @@
-"""Typed FastAPI dependencies: the engine, the settings, and API-key checks."""
+"""Typed FastAPI dependencies: the engine, the settings, the document indexer, and API-key
+checks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from causerie.chat.indexer import Indexer
 from causerie.core.errors import AuthenticationError
 from causerie.core.settings import Settings
 from causerie.engine.base import Embedder, Engine
@@ -35,6 +37,13 @@ def get_db(request: Request) -> Database:
     return db
 
 
+def get_indexer(request: Request) -> Indexer:
+    indexer: Indexer | None = getattr(request.app.state, "indexer", None)
+    if indexer is None:
+        raise RuntimeError("this app was built without a database")
+    return indexer
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -60,3 +69,4 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 EmbedderDep = Annotated[Embedder | None, Depends(get_embedder)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbDep = Annotated[Database, Depends(get_db)]
+IndexerDep = Annotated[Indexer, Depends(get_indexer)]

@@ -1,10 +1,10 @@
 """Documents of one user: upload (file or pasted text), list, get, delete, re-index.
 
-An upload is checked (size, type by extension and content, archive bombs), read into
-chunks, and only then stored: the file under a server-made name in
-`data_dir/uploads/<user_id>/`, its row and chunks (and their vectors, when an embedding
-model is configured) in one transaction. Every read and
-write goes through the owner: another user's document is simply not found.
+An upload is checked (size, type by extension and content, archive bombs) and stored: the
+file under a server-made name in `data_dir/uploads/<user_id>/`. `queue_*` leave the row
+`queued` for the background indexer (chat/indexing.py); `upload`/`add_text`/`reindex`
+read it into chunks (and vectors) at once, in one transaction (the CLI's way). Every read
+and write goes through the owner: another user's document is simply not found.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
 from causerie.chat.vectors import Vectors, embed_chunks, store_vectors
-from causerie.core.errors import InvalidRequestError, NotFoundError
+from causerie.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from causerie.engine.base import Embedder
 from causerie.rag.chunking import Chunk, chunk_blocks
-from causerie.rag.extract import FORMATS, MIME, detect_format, extract
+from causerie.rag.extract import FORMATS, MIME, check_zip, detect_format, extract
 from causerie.store.db import Database
 from causerie.store.tables import Document
 from causerie.store.unit import Unit
@@ -44,10 +44,12 @@ class DocumentView:
     mime: str
     size: int
     sha256: str
-    status: str  # ready | error
+    status: str  # queued | indexing | ready | error
     error: str | None
     chunk_count: int
     created_at: datetime
+    progress_done: int  # chunks stored (and embedded) so far, of progress_total
+    progress_total: int  # 0 until the file has been read
 
 
 def document_view(d: Document) -> DocumentView:
@@ -60,6 +62,8 @@ def document_view(d: Document) -> DocumentView:
         status=d.status,
         error=d.error,
         chunk_count=d.chunk_count,
+        progress_done=d.progress_done,
+        progress_total=d.progress_total,
         created_at=d.created_at.replace(tzinfo=UTC)
         if d.created_at.tzinfo is None
         else d.created_at,
@@ -78,13 +82,27 @@ def clean_filename(name: str) -> str:
     return base
 
 
-def read_chunks(filename: str, data: bytes) -> tuple[str, list[Chunk]]:
-    """(format, chunks) of a file; errors for a wrong type, a bomb or no text at all."""
+def upload_folder(data_dir: Path, user_id: str) -> Path:
+    if not _USER_ID.match(user_id):  # it names a folder: never anything else
+        raise ValueError("unexpected user id")
+    return data_dir / "uploads" / user_id
+
+
+def check_file(filename: str, data: bytes) -> str:
+    """The format of a file, after the cheap checks: size, type, archive bomb."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise FileTooLargeError(f"files may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
     if not data:
         raise InvalidRequestError("the file is empty", param="file")
     kind = detect_format(filename, data)
+    if kind == "docx":
+        check_zip(data)  # reads the zip's directory only
+    return kind
+
+
+def read_chunks(filename: str, data: bytes) -> tuple[str, list[Chunk]]:
+    """(format, chunks) of a file; errors for a wrong type, a bomb or no text at all."""
+    kind = check_file(filename, data)
     chunks = chunk_blocks(extract(kind, data))
     if not chunks:
         raise InvalidRequestError("no text could be found in this file", code="no_text")
@@ -95,23 +113,39 @@ class Documents:
     def __init__(
         self, db: Database, data_dir: Path, user_id: str, embedder: Embedder | None = None
     ) -> None:
-        if not _USER_ID.match(user_id):  # it names a folder: never anything else
-            raise ValueError("unexpected user id")
         self.db, self.user_id, self.embedder = db, user_id, embedder
-        self.folder = data_dir / "uploads" / user_id
+        self.folder = upload_folder(data_dir, user_id)
 
     def upload(self, filename: str, data: bytes) -> DocumentView:
         filename = clean_filename(filename)
         kind, chunks = read_chunks(filename, data)
-        return self._store(filename, kind, data, chunks)
+        return self._keep(filename, kind, data, chunks)
 
     def add_text(self, title: str, text: str) -> DocumentView:
         """Pasted text, read as Markdown (plain paragraphs are Markdown too)."""
-        title = " ".join(title.split())[:MAX_FILENAME_CHARS] or "Pasted text"
-        filename = clean_filename(title if title.lower().endswith(".md") else title + ".md")
-        data = text.encode("utf-8")
+        filename, data = _text_file(title, text)
         kind, chunks = read_chunks(filename, data)
-        return self._store(filename, kind, data, chunks)
+        return self._keep(filename, kind, data, chunks)
+
+    def queue_upload(self, filename: str, data: bytes) -> DocumentView:
+        """Check and store the file; the indexer reads it later (status `queued`)."""
+        filename = clean_filename(filename)
+        return self._keep(filename, check_file(filename, data), data, None)
+
+    def queue_text(self, title: str, text: str) -> DocumentView:
+        filename, data = _text_file(title, text)
+        return self._keep(filename, check_file(filename, data), data, None)
+
+    def queue_reindex(self, document_id: str) -> DocumentView:
+        """Queue the document to be read again; its chunks are replaced when it is."""
+        with self.db.unit() as uow:
+            document = self._own(uow.documents.get(self.user_id, document_id))
+            if document.status in ("queued", "indexing"):
+                raise ConflictError("this document is already being indexed")
+            document.status, document.error = "queued", None
+            document.progress_done = document.progress_total = 0
+            uow.commit()
+            return document_view(document)
 
     def mine(self) -> list[DocumentView]:
         with self.db.unit() as uow:
@@ -148,15 +182,21 @@ class Documents:
             error = str(exc)
         with self.db.unit() as uow:
             document = self._own(uow.documents.get(self.user_id, document_id))
-            uow.documents.replace_chunks(document, chunks if error is None else [])
+            if document.status in ("queued", "indexing"):
+                raise ConflictError("this document is already being indexed")
+            count = uow.documents.replace_chunks(document, chunks if error is None else [])
             document.status, document.error = ("ready", None) if error is None else ("error", error)
+            document.progress_done = document.progress_total = count
             if error is None:
                 self._attach(uow, document.id, vectors)
             uow.commit()
             return document_view(document)
 
-    def _store(self, filename: str, kind: str, data: bytes, chunks: list[Chunk]) -> DocumentView:
-        vectors = self._embed(chunks)
+    def _keep(
+        self, filename: str, kind: str, data: bytes, chunks: list[Chunk] | None
+    ) -> DocumentView:
+        """Store the file and its row: with `chunks`, ready; without, queued."""
+        vectors = self._embed(chunks) if chunks is not None else None
         suffix = next(ext for ext, k in FORMATS.items() if k == kind)
         stored_name = secrets.token_hex(16) + suffix
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -173,11 +213,14 @@ class Documents:
                     size=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),
                     stored_name=stored_name,
-                    status="ready",
+                    status="ready" if chunks is not None else "queued",
                     chunk_count=0,
+                    progress_done=len(chunks or ()),
+                    progress_total=len(chunks or ()),
                 )
-                uow.documents.replace_chunks(document, chunks)
-                self._attach(uow, document.id, vectors)
+                if chunks is not None:
+                    uow.documents.replace_chunks(document, chunks)
+                    self._attach(uow, document.id, vectors)
                 uow.commit()
                 return document_view(document)
         except BaseException:
@@ -196,3 +239,10 @@ class Documents:
         if document is None:
             raise NotFoundError("document not found", param="document_id")
         return document
+
+
+def _text_file(title: str, text: str) -> tuple[str, bytes]:
+    """(file name, bytes) of pasted text: a Markdown file named after its title."""
+    title = " ".join(title.split())[:MAX_FILENAME_CHARS] or "Pasted text"
+    filename = clean_filename(title if title.lower().endswith(".md") else title + ".md")
+    return filename, text.encode("utf-8")

@@ -21,6 +21,7 @@ from causerie.store.accounts import (
 from causerie.store.collections import AttachmentRepo, CollectionRepo
 from causerie.store.conversations import ConversationRepo, MessageRepo
 from causerie.store.documents import DocumentRepo
+from causerie.store.indexing import IndexQueue
 from causerie.store.personas import PersonaRepo
 from causerie.store.search import SearchHit, search_messages
 from causerie.store.shares import ShareRepo
@@ -52,6 +53,10 @@ class Unit:
     @cached_property
     def documents(self) -> DocumentRepo:
         return DocumentRepo(self.session)
+
+    @cached_property
+    def index_queue(self) -> IndexQueue:
+        return IndexQueue(self.session)
 
     @cached_property
     def collections(self) -> CollectionRepo:

@@ -1,5 +1,9 @@
 """`/api/documents`: upload (raw body + `filename`, or pasted text), list, get, delete,
-re-index. Thin: the body is read here with a size cap, everything else is in chat."""
+re-index. Thin: the body is read here with a size cap, everything else is in chat.
+
+Uploads and re-index answer 202 with the document `queued`; the indexer reads it in the
+background and the row shows `progress_done` / `progress_total`. With `?wait=true` the
+answer comes once the document is `ready` or `error` (201 for an upload, 200 otherwise)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from causerie.api.deps import DbDep, EmbedderDep, SettingsDep
+from causerie.api.deps import DbDep, IndexerDep, SettingsDep
 from causerie.api.security import CurrentUser
 from causerie.chat.documents import (
     MAX_UPLOAD_BYTES,
@@ -18,7 +23,7 @@ from causerie.chat.documents import (
     DocumentView,
     FileTooLargeError,
 )
-from causerie.engine.base import Embedder
+from causerie.chat.indexer import Indexer
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 TOO_LARGE = f"files may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
@@ -39,6 +44,8 @@ class DocumentOut(BaseModel):
     error: str | None
     chunk_count: int
     created_at: datetime
+    progress_done: int
+    progress_total: int
 
     @classmethod
     def of(cls, d: DocumentView) -> DocumentOut:
@@ -49,10 +56,23 @@ class DocumentList(BaseModel):
     data: list[DocumentOut]
 
 
-def _service(
-    db: DbDep, settings: SettingsDep, user: CurrentUser, embedder: Embedder | None = None
-) -> Documents:
-    return Documents(db, settings.data_dir, user.id, embedder)
+def _service(db: DbDep, settings: SettingsDep, user: CurrentUser) -> Documents:
+    return Documents(db, settings.data_dir, user.id)
+
+
+Wait = Query(default=False, description="answer once the document is indexed")
+
+
+async def _queued(
+    indexer: Indexer, service: Documents, view: DocumentView, wait: bool, done: int
+) -> JSONResponse:
+    """Wake the indexer; answer 202 at once, or `done` once indexed with `wait`."""
+    indexer.poke()
+    if wait:
+        await indexer.wait(view.id)
+        view = await asyncio.to_thread(service.get, view.id)
+    body = DocumentOut.of(view).model_dump(mode="json")
+    return JSONResponse(body, status_code=done if wait else 202)
 
 
 async def _read_body(request: Request) -> bytes:
@@ -69,27 +89,35 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(parts)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=202, response_model=DocumentOut)
 async def upload(
     request: Request,
     user: CurrentUser,
     db: DbDep,
     settings: SettingsDep,
-    embedder: EmbedderDep,
+    indexer: IndexerDep,
     filename: str = Query(min_length=1, max_length=1000),
-) -> DocumentOut:
+    wait: bool = Wait,
+) -> JSONResponse:
     """The raw file is the body; its type comes from `filename` and its content."""
     data = await _read_body(request)
-    service = _service(db, settings, user, embedder)
-    return DocumentOut.of(await asyncio.to_thread(service.upload, filename, data))
+    service = _service(db, settings, user)
+    view = await asyncio.to_thread(service.queue_upload, filename, data)
+    return await _queued(indexer, service, view, wait, 201)
 
 
-@router.post("/text", status_code=201)
-def add_text(
-    body: TextDocument, user: CurrentUser, db: DbDep, settings: SettingsDep, embedder: EmbedderDep
-) -> DocumentOut:
-    service = _service(db, settings, user, embedder)
-    return DocumentOut.of(service.add_text(body.title, body.text))
+@router.post("/text", status_code=202, response_model=DocumentOut)
+async def add_text(
+    body: TextDocument,
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+    indexer: IndexerDep,
+    wait: bool = Wait,
+) -> JSONResponse:
+    service = _service(db, settings, user)
+    view = await asyncio.to_thread(service.queue_text, body.title, body.text)
+    return await _queued(indexer, service, view, wait, 201)
 
 
 @router.get("")
@@ -108,8 +136,15 @@ def delete(document_id: str, user: CurrentUser, db: DbDep, settings: SettingsDep
     return Response(status_code=204)
 
 
-@router.post("/{document_id}/reindex")
-def reindex(
-    document_id: str, user: CurrentUser, db: DbDep, settings: SettingsDep, embedder: EmbedderDep
-) -> DocumentOut:
-    return DocumentOut.of(_service(db, settings, user, embedder).reindex(document_id))
+@router.post("/{document_id}/reindex", status_code=202, response_model=DocumentOut)
+async def reindex(
+    document_id: str,
+    user: CurrentUser,
+    db: DbDep,
+    settings: SettingsDep,
+    indexer: IndexerDep,
+    wait: bool = Wait,
+) -> JSONResponse:
+    service = _service(db, settings, user)
+    view = await asyncio.to_thread(service.queue_reindex, document_id)
+    return await _queued(indexer, service, view, wait, 200)

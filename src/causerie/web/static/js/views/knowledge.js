@@ -1,4 +1,5 @@
-// Knowledge: the user's documents (upload with progress, status, re-index, delete) and
+// Knowledge: the user's documents (upload with progress, then the server's indexing
+// progress, polled while any document is queued or indexing; re-index, delete) and
 // collections (own ones, and those an administrator shared), plus `attachmentEditor`, the
 // picker that gives documents or collections to a conversation or a persona.
 
@@ -29,8 +30,14 @@ export function openKnowledgeManager() {
       h('p', { class: 'field__hint', text: t('knowledge.uploadHint') }),
       progress, docList),
     h('section', { class: 'stack' }, h('h3', { text: t('knowledge.collections') }), colForm, colList));
-  const dialog = openDialog({ title: t('knowledge.title'), body, className: 'dialog--wide knowledge' });
+  let timer = 0;
+  const dialog = openDialog({
+    title: t('knowledge.title'), body, className: 'dialog--wide knowledge',
+    onClose: () => clearTimeout(timer),
+  });
   let collections = [];
+  const known = new Map(); // document id -> status last shown
+  const reindexing = new Set(); // ids whose re-index ends with a toast
 
   const refresh = async () => {
     const [docs, cols] = await Promise.all([api.get('/api/documents'), api.get('/api/collections')]);
@@ -39,7 +46,36 @@ export function openKnowledgeManager() {
     if (!docs.data.length) docList.append(h('li', { class: 'muted', text: t('knowledge.noDocuments') }));
     colList.replaceChildren(...collections.map(colRow));
     if (!collections.length) colList.append(h('li', { class: 'muted', text: t('knowledge.noCollections') }));
+    track(docs.data);
   };
+  // While documents are indexed, only their status is redrawn every 500 ms (the rest of
+  // the row keeps its state); a document that ends ready or failed redraws the lists.
+  const track = (docs) => {
+    clearTimeout(timer);
+    let ended = false;
+    for (const doc of docs) {
+      const before = known.get(doc.id);
+      if (before && before !== doc.status && !busy(doc) && busy({ status: before })) {
+        ended = true;
+        if (reindexing.delete(doc.id)) {
+          toast(doc.status === 'ready' ? t('knowledge.reindexed') : doc.error, doc.status === 'ready' ? 'info' : 'error');
+        }
+      }
+      known.set(doc.id, doc.status);
+      const cell = docList.querySelector(`[data-id="${doc.id}"] .knowledge-status`);
+      if (cell) cell.replaceWith(statusOf(doc));
+    }
+    if (ended) {
+      refresh().catch(() => {});
+      return;
+    }
+    if (docs.some(busy) && dialog.open) timer = setTimeout(poll, 500);
+  };
+  const poll = () => api.get('/api/documents').then((docs) => {
+    if (dialog.open) track(docs.data);
+  }, () => {
+    if (dialog.open) timer = setTimeout(poll, 2000);
+  });
   const guard = (fn) => async (...args) => {
     try {
       await fn(...args);
@@ -49,14 +85,13 @@ export function openKnowledgeManager() {
   };
 
   const docRow = (doc) => {
-    const status = doc.status === 'ready'
-      ? t('knowledge.ready', { count: doc.chunk_count })
-      : t('knowledge.failed', { error: doc.error || '' });
     const reindex = small('refresh', t('knowledge.reindex', { name: doc.filename }), guard(async () => {
-      const updated = await api.post(`/api/documents/${doc.id}/reindex`);
-      toast(updated.status === 'ready' ? t('knowledge.reindexed') : updated.error, updated.status === 'ready' ? 'info' : 'error');
+      await api.post(`/api/documents/${doc.id}/reindex`);
+      reindexing.add(doc.id);
+      known.set(doc.id, 'queued'); // so that even a re-index done before the next look ends with a toast
       await refresh();
     }));
+    reindex.disabled = busy(doc);
     const remove = small('trash', t('knowledge.delete', { name: doc.filename }), guard(async () => {
       const ok = await confirmDialog({ title: t('knowledge.deleteTitle'), message: t('knowledge.deleteMessage', { name: doc.filename }), confirm: t('common.delete'), danger: true });
       if (!ok) return;
@@ -78,7 +113,7 @@ export function openKnowledgeManager() {
     return h('li', { class: 'knowledge-row', dataset: { id: doc.id } },
       h('div', { class: 'knowledge-row__text' },
         h('strong', { text: doc.filename }),
-        h('span', { class: `badge${doc.status === 'ready' ? '' : ' badge--error'}`, text: status }),
+        statusOf(doc),
         h('span', { class: 'muted', text: formatSize(doc.size) })),
       h('div', { class: 'row-actions' }, into, reindex, remove));
   };
@@ -113,10 +148,7 @@ export function openKnowledgeManager() {
         await upload(`/api/documents?filename=${encodeURIComponent(file.name)}`, file, {
           onProgress: (share) => {
             bar.value = Math.round(share * 100);
-            if (share >= 1) {
-              bar.removeAttribute('value'); // indeterminate while the server reads and indexes
-              state.textContent = t('knowledge.indexing', { name: file.name });
-            }
+            if (share >= 1) bar.removeAttribute('value'); // until the server answers (at once)
           },
         });
         item.remove();
@@ -231,6 +263,27 @@ export async function sendPending(conversationId, pending) {
   for (const p of pending || []) {
     await api.post(`/api/conversations/${encodeURIComponent(conversationId)}/attachments`, sourceOf(p.kind, p.source_id));
   }
+}
+
+function busy(doc) {
+  return doc.status === 'queued' || doc.status === 'indexing';
+}
+
+// The status of a document: a badge, or while it is indexed a bar of chunks done / total.
+function statusOf(doc) {
+  if (doc.status === 'ready') return h('span', { class: 'badge knowledge-status', text: t('knowledge.ready', { count: doc.chunk_count }) });
+  if (doc.status === 'error') return h('span', { class: 'badge badge--error knowledge-status', text: t('knowledge.failed', { error: doc.error || '' }) });
+  if (doc.status === 'queued') return h('span', { class: 'badge knowledge-status', text: t('knowledge.queued') });
+  const total = doc.progress_total;
+  const text = total
+    ? t('knowledge.progress', { done: formatNumber(doc.progress_done), total: formatNumber(total) })
+    : t('knowledge.reading');
+  const bar = h('progress', { 'aria-label': t('knowledge.indexing', { name: doc.filename }) });
+  if (total) {
+    bar.max = total;
+    bar.value = doc.progress_done;
+  }
+  return h('span', { class: 'knowledge-status knowledge-progress' }, bar, h('span', { class: 'muted', text }));
 }
 
 function small(name, label, onClick) {

@@ -1,0 +1,112 @@
+"""The indexing queue is the documents table: `queued` rows wait, `indexing` rows are being
+read by a worker. Every write here is a conditional UPDATE that reports whether it hit the
+row, so a worker notices at its next step that a document was deleted or re-queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from causerie.store.documents import ChunkLike
+from causerie.store.tables import Document, DocumentChunk
+
+UNFINISHED = ("queued", "indexing")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: str
+    user_id: str
+    filename: str
+    stored_name: str
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class IndexQueue:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def claim(self) -> Claimed | None:
+        """Move the oldest queued document to `indexing` and return it (None when none
+        waits). Two workers never claim the same row: the UPDATE checks it is still queued."""
+        while True:
+            row = self.s.execute(
+                select(Document.id, Document.user_id, Document.filename, Document.stored_name)
+                .where(Document.status == "queued")
+                .order_by(Document.created_at, Document.id)
+                .limit(1)
+            ).first()
+            if row is None:
+                return None
+            if self._set(row[0], "queued", status="indexing", progress_done=0, progress_total=0):
+                return Claimed(*row)
+
+    def requeue_unfinished(self) -> int:
+        """At start: documents a stopped process left `indexing` wait again."""
+        return _count(
+            self.s.execute(
+                update(Document)
+                .where(Document.status == "indexing")
+                .values(status="queued", progress_done=0, progress_total=0)
+                .execution_options(synchronize_session=False)
+            )
+        )
+
+    def queued(self) -> int:
+        return len(self.s.scalars(select(Document.id).where(Document.status == "queued")).all())
+
+    def status(self, document_id: str) -> str | None:
+        return self.s.scalar(select(Document.status).where(Document.id == document_id))
+
+    def start(self, document_id: str, total: int) -> bool:
+        """Drop any chunks of an earlier reading and set the total; False when the row is
+        gone or no longer `indexing`."""
+        if not self._set(document_id, "indexing", progress_done=0, progress_total=total):
+            return False
+        self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
+        return True
+
+    def add_chunks(self, document_id: str, done: int, chunks: Iterable[ChunkLike]) -> list[str]:
+        """Store the next chunks (ids in order) and the progress; [] when the row is gone
+        or no longer `indexing` (nothing is written then)."""
+        if not self._set(document_id, "indexing", progress_done=done):
+            return []
+        rows = [
+            DocumentChunk(
+                document_id=document_id, position=c.position, heading=c.heading, text=c.text
+            )
+            for c in chunks
+        ]
+        self.s.add_all(rows)
+        self.s.flush()
+        return [r.id for r in rows]
+
+    def finish(self, document_id: str, chunk_count: int) -> bool:
+        return self._set(
+            document_id, "indexing", status="ready", error=None, chunk_count=chunk_count
+        )
+
+    def fail(self, document_id: str, error: str) -> bool:
+        if not self._set(
+            document_id, "indexing", status="error", error=error, chunk_count=0, progress_done=0
+        ):
+            return False
+        self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
+        return True
+
+    def _set(self, document_id: str, expected: str, **values: Any) -> bool:
+        result = self.s.execute(
+            update(Document)
+            .where(Document.id == document_id, Document.status == expected)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return _count(result) == 1
