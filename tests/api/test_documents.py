@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +286,7 @@ def test_restart_queues_again_what_was_left_indexing(tmp_path: Path) -> None:
             assert row is not None
             uow.documents.replace_chunks(row, [])
             row.status, row.progress_done, row.progress_total = "indexing", 3, total
+            row.index_heartbeat = datetime.now(UTC) - timedelta(hours=1)  # its worker is gone
             uow.commit()
         srv = start_server(tmp_path, "--ctx-size", "512", "--parallel", "1")
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from causerie.chat.documents import Documents
-from causerie.chat.indexer import Indexer
+from causerie.chat.indexer import STALE_AFTER_S, Indexer
 from causerie.chat.indexing import index_next
 from causerie.core.errors import ConflictError
 from causerie.engine.embedding_models import MINILM_ID
@@ -122,6 +123,19 @@ def test_errors_stop_and_indexer_requeues_at_start(db: Database, tmp_path: Path)
     stop.set()
     assert index_next(db, tmp_path, None, stop) == (marsh.id, "stopped")
     assert docs.get(marsh.id).status == "indexing"  # as a killed server would leave it
+
+    async def start_stop() -> None:  # its worker wrote just now: it may be alive elsewhere
+        indexer = Indexer(db, tmp_path)
+        await indexer.start()
+        await indexer.close()
+
+    asyncio.run(start_stop())
+    assert docs.get(marsh.id).status == "indexing"
+    with db.unit() as uow:  # ... and silent for long: it is not
+        row = uow.documents.get(carol, marsh.id)
+        assert row is not None
+        row.index_heartbeat = datetime.now(UTC) - timedelta(seconds=STALE_AFTER_S + 1)
+        uow.commit()
 
     async def restart() -> None:
         indexer = Indexer(db, tmp_path)

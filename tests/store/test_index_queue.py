@@ -100,6 +100,7 @@ def test_deleted_row_drops_the_work_and_restart_requeues(db: Database) -> None:
             select(DocumentChunk.id).where(DocumentChunk.document_id == gone)
         ).all()
         assert left == []
+        assert uow.index_queue.requeue_unfinished(stale_after=300) == 0  # a live worker's
         assert uow.index_queue.requeue_unfinished() == 1
         uow.commit()
     assert row(db, stuck) == ("queued", 0, 0, 0)

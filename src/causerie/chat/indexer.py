@@ -1,7 +1,8 @@
 """`Indexer`: the background worker(s) that index queued documents, owned by the app's
-lifespan. The queue is the documents table (nothing is lost on a restart: rows left
-`indexing` are queued again at start); `poke()` wakes the workers after an upload. Each
-worker indexes one document at a time in a thread, so chat stays responsive.
+lifespan. The queue is the documents table (nothing is lost on a restart: rows a stopped
+process left `indexing`, silent for STALE_AFTER_S, are queued again, at start and while
+idle); `poke()` wakes the workers after an upload. Each worker indexes one document at a
+time in a thread, so chat stays responsive.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from causerie.store.indexing import UNFINISHED
 
 log = logging.getLogger("causerie.rag")
 IDLE_POLL_S = 30.0  # also picks up rows queued by another process sharing the database
+# a document `indexing` whose worker wrote nothing for this long was left by a stopped
+# process (reading a large PDF before the first batch is the longest silence)
+STALE_AFTER_S = 300.0
 
 
 class Indexer:
@@ -27,23 +31,27 @@ class Indexer:
     ) -> None:
         self.db, self.data_dir, self.embedder = db, data_dir, embedder
         self.workers = max(1, workers)
+        self.stale_after = STALE_AFTER_S
         self._stop = threading.Event()
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
 
     async def start(self) -> None:
+        await self._requeue_stale()
+        self._wake = asyncio.Event()
+        self._wake.set()  # look at once: documents may be waiting since the last run
+        self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
+
+    async def _requeue_stale(self) -> None:
         def requeue() -> int:
             with self.db.unit() as uow:
-                count = uow.index_queue.requeue_unfinished()
+                count = uow.index_queue.requeue_unfinished(self.stale_after)
                 uow.commit()
                 return count
 
         if requeued := await asyncio.to_thread(requeue):
             log.info("queued again %d documents a stopped server left unindexed", requeued)
-        self._wake = asyncio.Event()
-        self._wake.set()  # look at once: documents may be waiting since the last run
-        self._tasks = [asyncio.create_task(self._work()) for _ in range(self.workers)]
 
     def poke(self) -> None:
         """Something was queued: wake the workers."""
@@ -92,6 +100,8 @@ class Indexer:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
+            with contextlib.suppress(Exception):  # best effort; the next round tries again
+                await self._requeue_stale()
 
     def _settled(self, document_id: str, outcome: Outcome) -> None:
         log.info("document %s: %s", document_id, outcome)

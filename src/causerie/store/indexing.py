@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from causerie.store.documents import ChunkLike
-from causerie.store.tables import Document, DocumentChunk
+from causerie.store.tables import Document, DocumentChunk, utcnow
 
 UNFINISHED = ("queued", "indexing")
 
@@ -46,15 +47,27 @@ class IndexQueue:
             ).first()
             if row is None:
                 return None
-            if self._set(row[0], "queued", status="indexing", progress_done=0, progress_total=0):
+            if self._set(
+                row[0],
+                "queued",
+                status="indexing",
+                progress_done=0,
+                progress_total=0,
+                index_heartbeat=utcnow(),
+            ):
                 return Claimed(*row)
 
-    def requeue_unfinished(self) -> int:
-        """At start: documents a stopped process left `indexing` wait again."""
+    def requeue_unfinished(self, stale_after: float = 0.0) -> int:
+        """Documents a stopped process left `indexing` wait again: those whose worker has
+        written nothing for `stale_after` seconds (a live worker writes every batch)."""
+        before = utcnow() - timedelta(seconds=stale_after)
         return _count(
             self.s.execute(
                 update(Document)
-                .where(Document.status == "indexing")
+                .where(
+                    Document.status == "indexing",
+                    or_(Document.index_heartbeat.is_(None), Document.index_heartbeat <= before),
+                )
                 .values(status="queued", progress_done=0, progress_total=0)
                 .execution_options(synchronize_session=False)
             )
@@ -69,7 +82,13 @@ class IndexQueue:
     def start(self, document_id: str, total: int) -> bool:
         """Drop any chunks of an earlier reading and set the total; False when the row is
         gone or no longer `indexing`."""
-        if not self._set(document_id, "indexing", progress_done=0, progress_total=total):
+        if not self._set(
+            document_id,
+            "indexing",
+            progress_done=0,
+            progress_total=total,
+            index_heartbeat=utcnow(),
+        ):
             return False
         self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
         return True
@@ -77,7 +96,7 @@ class IndexQueue:
     def add_chunks(self, document_id: str, done: int, chunks: Iterable[ChunkLike]) -> list[str]:
         """Store the next chunks (ids in order) and the progress; [] when the row is gone
         or no longer `indexing` (nothing is written then)."""
-        if not self._set(document_id, "indexing", progress_done=done):
+        if not self._set(document_id, "indexing", progress_done=done, index_heartbeat=utcnow()):
             return []
         rows = [
             DocumentChunk(

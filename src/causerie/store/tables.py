@@ -213,6 +213,9 @@ class Document(Base):
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     progress_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     progress_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # when the worker indexing it last wrote progress: a row `indexing` with no heartbeat for
+    # long was left by a stopped process (another live process keeps its own fresh)
+    index_heartbeat: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -1,6 +1,8 @@
 """Document indexing progress: documents are indexed in the background, so a row now says
 how far it is (`progress_done` of `progress_total` chunks) besides its status (`queued` |
-`indexing` | `ready` | `error`). Existing rows are ready: their progress is complete.
+`indexing` | `ready` | `error`), and `index_heartbeat` when its worker last wrote, so that
+only rows a stopped process left behind are queued again. Existing rows are ready: their
+progress is complete.
 
 Revision ID: 0006
 Revises: 0005
@@ -27,6 +29,7 @@ def upgrade() -> None:
     op.add_column(
         "documents", sa.Column("progress_total", sa.Integer(), nullable=False, server_default="0")
     )
+    op.add_column("documents", sa.Column("index_heartbeat", sa.DateTime(timezone=True)))
     op.execute("UPDATE documents SET progress_done = chunk_count, progress_total = chunk_count")
     op.create_index("ix_documents_status", "documents", ["status"])
 
@@ -34,5 +37,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     # a plain DROP COLUMN (SQLite >= 3.35): the table and its foreign keys stay as they are
     op.drop_index("ix_documents_status", table_name="documents")
+    op.drop_column("documents", "index_heartbeat")
     op.drop_column("documents", "progress_total")
     op.drop_column("documents", "progress_done")
