@@ -96,3 +96,13 @@ def test_citations_are_stored_and_sent_with_the_answer(db: Database, tmp_path: P
     assert stored.content == answer  # never changed
     assert stored.meta["citations"] == expected
     assert stored.meta["sources"][0]["document_id"] == doc.id
+
+
+def test_a_sentence_echoing_the_question_is_not_supported() -> None:
+    question = "What is the door code of the Quillfeather depot?"
+    echo = "The door code of the Quillfeather depot is the door code."
+    assert attribute(echo, [DEPOT], question) == []
+    assert attribute(echo, [DEPOT]) != []  # without the question it would be
+    fact = "The door code of the Quillfeather depot is 4417."
+    assert cited(fact, [DEPOT]) == [(1, "overlap", fact)]
+    assert attribute(fact, [DEPOT], question)[0]["n"] == 1

@@ -3,7 +3,8 @@
 The model's own markers `[n]` that name a given source count as `by: "model"`; a sentence
 the model left uncited is matched to the passages by weighted overlap of content words and
 shared word pairs (numbers, names and long words weigh more; stop words never count; a
-number the passage lacks rules it out), and cited `by: "overlap"` only above a threshold.
+number the passage lacks rules it out; a sentence that only echoes the question is not
+supported), and cited `by: "overlap"` only above a threshold.
 Spans are [start, end) offsets in code points into the answer text, never changed.
 """
 
@@ -25,6 +26,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?。！？])[\"'”’)\]]*(?=\s)|\n+")
 
 MIN_COVERAGE = 0.5  # share of a sentence's content weight found in the passage
 MIN_MATCHED = 2.0  # and at least this much weight: one common word alone never cites
+MIN_NEW = 1.0  # of which this much from words the question does not hold
 PAIR_BONUS = 0.5  # per pair of adjacent content words found adjacent in the passage
 NEAR_BEST = 0.9  # a second source is cited too when it scores this close to the best
 MAX_PER_SENTENCE = 2
@@ -44,11 +46,13 @@ class _Passage:
     names: frozenset[str]  # words written with a capital inside a sentence
 
 
-def attribute(text: str, passages: Sequence[str]) -> list[dict[str, Any]]:
+def attribute(text: str, passages: Sequence[str], question: str = "") -> list[dict[str, Any]]:
     """`[{"n", "by", "spans": [[start, end], ...]}, ...]` for `text` answered from
-    `passages` (source n is passages[n - 1]); in order of first span, model first."""
+    `passages` (source n is passages[n - 1]) to `question`; in order of first span,
+    model first."""
     if not passages or not text.strip():
         return []
+    asked = frozenset(w.key for w in _content(question))
     parsed = [_passage(p) for p in passages]
     rarity = _rarity(parsed)
     found: dict[tuple[int, str], list[list[int]]] = {}
@@ -60,7 +64,7 @@ def attribute(text: str, passages: Sequence[str]) -> list[dict[str, Any]]:
             for n in marked:
                 found.setdefault((n, "model"), []).append([sentence.start, sentence.end])
             continue
-        for n in supporting(sentence.text, parsed, rarity):
+        for n in supporting(sentence.text, parsed, rarity, asked):
             found.setdefault((n, "overlap"), []).append([sentence.start, sentence.end])
     ordered = sorted(found.items(), key=lambda kv: (kv[1][0][0], kv[0][1] != "model", kv[0][0]))
     return [{"n": n, "by": by, "spans": spans} for (n, by), spans in ordered]
@@ -88,7 +92,10 @@ def sentences(text: str) -> list[Sentence]:
 
 
 def supporting(
-    sentence: str, passages: Sequence[_Passage], rarity: dict[str, float] | None = None
+    sentence: str,
+    passages: Sequence[_Passage],
+    rarity: dict[str, float] | None = None,
+    asked: frozenset[str] = frozenset(),
 ) -> list[int]:
     """The numbers (1-based) of the passages that support `sentence`, best first."""
     tokens = _content(sentence)
@@ -98,14 +105,16 @@ def supporting(
     for n, passage in enumerate(passages, start=1):
         if any(_num(w) and w.key not in passage.words for w in tokens):
             continue  # a figure the passage does not hold: not what it says
-        total = matched = 0.0
+        total = matched = new = 0.0
         for i, word in enumerate(tokens):
             weight = _weight(word, i, passage, rarity or {})
             total += weight
-            matched += weight if word.key in passage.words else 0.0
+            if word.key in passage.words:
+                matched += weight
+                new += weight if word.key not in asked else 0.0
         pairs = sum(1 for a, b in pairwise(tokens) if (a.key, b.key) in passage.pairs)
         coverage = matched / total if total else 0.0
-        if coverage >= MIN_COVERAGE and matched >= MIN_MATCHED:
+        if coverage >= MIN_COVERAGE and matched >= MIN_MATCHED and new >= MIN_NEW:
             scores.append((coverage + PAIR_BONUS * pairs / max(1, len(tokens)), n))
     if not scores:
         return []

@@ -55,6 +55,7 @@ class _Answer:
     tools: ToolPlan = field(default_factory=ToolPlan)
     timezone: str = "UTC"  # the user's, for tools
     passages: tuple[str, ...] = ()  # of its sources, in order: [1] is passages[0]
+    question: str = ""  # the user turn it answers, as asked
     meta: dict[str, Any] = field(default_factory=dict)  # as stored with the answer
 
 
@@ -174,6 +175,7 @@ class Replies:
             }
             answer = _Answer(conv.id, reply.id, model, history, params, first, start)
             answer.passages, answer.meta = passages, dict(reply.meta or {})
+            answer.question = next((m.content for m in reversed(path) if m.role == "user"), "")
             return answer
 
     def _history(self, system_prompt: str, path: list[Any]) -> list[Message]:
@@ -313,7 +315,8 @@ class Replies:
             # a grounded answer keeps its sources; once complete, which sentences they support
             meta = {**answer.meta, **(meta or {})}
             if status == "complete" and not meta.get("tool_calls"):
-                meta["citations"] = attribute("".join(answer.text), answer.passages)
+                text = "".join(answer.text)
+                meta["citations"] = attribute(text, answer.passages, answer.question)
             answer.meta = meta
         fields: dict[str, Any] = {"meta": meta} if meta is not None else {}
         with self.db.unit() as uow:
