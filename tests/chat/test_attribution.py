@@ -13,6 +13,7 @@ from causerie.chat.conversations import Conversations
 from causerie.chat.documents import Documents
 from causerie.chat.replies import Replies
 from causerie.store.db import Database
+from tests.chat.test_toolloop import CALL, ScriptsEngine
 from tests.store.test_document_search import add_user
 from tests.support.fake_engine import ScriptedEngine
 
@@ -106,3 +107,22 @@ def test_a_sentence_echoing_the_question_is_not_supported() -> None:
     fact = "The door code of the Quillfeather depot is 4417."
     assert cited(fact, [DEPOT]) == [(1, "overlap", fact)]
     assert attribute(fact, [DEPOT], question)[0]["n"] == 1
+
+
+def test_a_grounded_answer_that_calls_a_tool_keeps_its_sources(
+    db: Database, tmp_path: Path
+) -> None:
+    alice = add_user(db, "alice@example.org")
+    doc = Documents(db, tmp_path, alice).upload("depot.txt", DEPOT.encode())
+    conv = Conversations(db, alice).create(title="t", params={"tools": ["calculator"]}).id
+    Attachments(db, alice).attach_to_conversation(conv, collection_id=None, document_id=doc.id)
+    engine = ScriptsEngine(["Let me compute. ", CALL], ["The code is 4417."])
+
+    async def run() -> list[str]:
+        return [e.kind async for e in Replies(db, engine, alice).send(conv, "Code times 2?")]
+
+    assert "tool_call" in asyncio.run(run())
+    asked = Conversations(db, alice).view(conv).messages[1]
+    assert asked.meta["tool_calls"][0]["name"] == "calculator"
+    assert asked.meta["sources"][0]["document_id"] == doc.id
+    assert "citations" not in asked.meta  # it handed over to the tool
