@@ -141,10 +141,11 @@ def _key(raw: str) -> str:
 def _words(text: str) -> list[_Word]:
     out: list[_Word] = []
     after_end = True
-    for m in WORD.finditer(MARKER.sub(" ", text)):
+    clean = MARKER.sub(lambda m: " " * len(m.group()), text)
+    for m in WORD.finditer(clean):
         raw = m.group()
         out.append(_Word(_key(raw), raw[:1].isupper(), after_end))
-        tail = text[m.end() : m.end() + 2]
+        tail = clean[m.end() : m.end() + 2]
         after_end = bool(re.match(r"\s*[.!?\n]", tail)) or "\n" in tail
     return out
 
