@@ -1,5 +1,7 @@
 """The `--answers` half of bench/rag: ask the bundled model each question with retrieved
-passages numbered [1]…[n] and check that its answer cites the one holding the answer.
+passages numbered [1]…[n] and check that its answer cites the one holding the answer,
+by its own [n] markers and as attributed by the chat layer (`chat.attribution`: the
+model's valid markers, then the overlap of each uncited sentence with the passages).
 
 The prompt is the chat layer's own (`chat.grounding.grounded`), exactly what a grounded
 conversation sends: numbered, quoted sources before the question, with the rule to cite.
@@ -12,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from causerie.chat.attribution import attribute
 from causerie.chat.grounding import Grounding, grounded
 from causerie.chat.retrieval import Passage
 from causerie.core.types import GenerationRequest, Message, SamplingParams
@@ -30,10 +33,15 @@ class Answer:
     text: str
     cited: tuple[int, ...]
     right: tuple[int, ...]  # numbers of the passages that hold the answer
+    attributed: tuple[int, ...] = ()  # sources of its citations, by the model or by overlap
 
     @property
     def cites_right_source(self) -> bool:
         return any(n in self.right for n in self.cited)
+
+    @property
+    def attributed_right_source(self) -> bool:
+        return any(n in self.right for n in self.attributed)
 
 
 async def answer(
@@ -47,7 +55,9 @@ async def answer(
     parts = [event.text async for event in stream]
     text = "".join(parts)
     cited = tuple(int(n) for n in CITATION.findall(text))
-    return Answer(text=text, cited=cited, right=tuple(right))
+    citations = attribute(text, [p.text for p in passages], question)
+    attributed = tuple(sorted({int(c["n"]) for c in citations}))
+    return Answer(text=text, cited=cited, right=tuple(right), attributed=attributed)
 
 
 async def answer_all(

@@ -1,5 +1,6 @@
 """bench/rag: recall@5 of lexical, dense and hybrid retrieval over the shipped documents,
-and (`--answers`) the share of the bundled model's answers that cite the right source.
+and (`--answers`) the share of the bundled model's answers that cite the right source,
+by the model's own [n] and as attributed (model markers or overlap, chat/attribution.py).
 
 Indexes `docs/` into a fresh SQLite database through Causerie's own upload path, embeds
 with all-MiniLM-L6-v2 (converted to GGUF once, under the temporary data dir unless
@@ -118,13 +119,21 @@ async def answers(
         "questions": len(replies),
         "cite_right_source": sum(a.cites_right_source for a in replies) / len(replies),
         "cite_any_source": sum(bool(a.cited) for a in replies) / len(replies),
+        "attributed_right_source": (sum(a.attributed_right_source for a in replies) / len(replies)),
+        "attributed_any_source": sum(bool(a.attributed) for a in replies) / len(replies),
         "passage_given": len(retrieved) / len(replies),
         "cite_right_when_given": (
             sum(a.cites_right_source for a in retrieved) / len(retrieved) if retrieved else 0.0
         ),
         "seconds": round(seconds, 1),
         "samples": [
-            {"question": q, "answer": a.text, "cited": list(a.cited), "right": list(a.right)}
+            {
+                "question": q,
+                "answer": a.text,
+                "cited": list(a.cited),
+                "attributed": list(a.attributed),
+                "right": list(a.right),
+            }
             for (q, _, _), a in zip(items, replies, strict=True)
         ],
     }
@@ -134,8 +143,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--answers", action="store_true", help="also ask the bundled model")
     parser.add_argument("--models-dir", type=Path, help="where the converted GGUF is kept")
+    parser.add_argument("--limit", type=int, help="only the first N questions (a quick run)")
     args = parser.parse_args()
-    questions = load_questions()
+    questions = load_questions()[: args.limit] if args.limit else load_questions()
     with tempfile.TemporaryDirectory(prefix="causerie-rag-") as tmp:
         data_dir = Path(tmp)
         found = resolve_embedding_model(MINILM, args.models_dir or data_dir / "models")
@@ -176,6 +186,10 @@ def main() -> None:
     if "answers" in report:
         a = report["answers"]
         print(f"answers by {a['model']}: cite the right source {a['cite_right_source']:.3f}")
+        print(
+            f"  attributed to the right source (model or overlap) "
+            f"{a['attributed_right_source']:.3f} (any source {a['attributed_any_source']:.3f})"
+        )
         print(
             f"  (cite any source {a['cite_any_source']:.3f}; right passage given "
             f"{a['passage_given']:.3f}; right when given {a['cite_right_when_given']:.3f})"

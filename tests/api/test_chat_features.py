@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.api.test_conversations import events_of, new_conversation, send, user
+from tests.api.test_documents import upload
 from tests.conftest import Server
 from tests.support.postgres import BACKENDS
 from tests.support.web import app_server
@@ -130,6 +131,62 @@ def test_export_import_roundtrip_and_chatgpt(app: Server) -> None:
     assert [m["content"] for m in path] == ["Bonjour", "Salut !", "Ça va ?"]
     for bad in (b"not json", b"{}", b'[{"no": "mapping"}]', b'{"format": "causerie"}'):
         assert other.send("POST", "/api/import", content=bad).status_code == 400
+
+
+def test_export_import_keeps_tool_messages_sources_and_citations(app: Server) -> None:
+    b = user(app, "metaexport")
+    conv = new_conversation(b, title="Tools", params={"temperature": 0, "max_tokens": 60})
+    events = send(b, conv, "What is 12 times 7? Use the calculator.", tool="calculator")
+    assert [k for k, _ in events][:3] == ["start", "tool_call", "tool_result"], events
+    doc = upload(b, "depot.txt", b"The door code of the Quillfeather depot is 4417.")
+    grounded = new_conversation(b, title="Grounded", params={"temperature": 0, "max_tokens": 24})
+    r = b.send("POST", f"/api/conversations/{grounded}/attachments",
+               json={"document_id": doc["id"]})  # fmt: skip
+    assert r.status_code == 201, r.text
+    send(b, grounded, "What is the door code of the Quillfeather depot?")
+    exported = b.get("/api/export").json()
+    by_title = {c["title"]: c for c in exported["conversations"]}
+    tools = by_title["Tools"]["messages"]
+    assert [m["role"] for m in tools[:3]] == ["user", "assistant", "tool"]
+    call = tools[1]["meta"]["tool_calls"][0]
+    assert call["name"] == "calculator" and tools[2]["meta"]["tool_call_id"] == call["id"]
+    answer = by_title["Grounded"]["messages"][-1]
+    assert answer["meta"]["sources"][0]["document_id"] == doc["id"]
+    assert isinstance(answer["meta"]["citations"], list)
+    markdown = b.get("/api/export", params={"format": "markdown"}).text
+    assert "Calls the tool calculator:" in markdown and call["arguments"] in markdown
+    assert "**Tool result (calculator):**" in markdown and "- [1] depot.txt" in markdown
+
+    other = user(app, "metaimport")
+    r = other.send("POST", "/api/import", content=json.dumps(exported).encode())
+    assert r.json() == {"imported": 2}, r.text
+    mine = {c["title"]: c["id"] for c in other.get("/api/conversations").json()["data"]}
+    for title, original in (("Tools", tools), ("Grounded", by_title["Grounded"]["messages"])):
+        messages = other.get(f"/api/conversations/{mine[title]}").json()["messages"]
+        assert [m["meta"] for m in messages] == [m["meta"] for m in original], title
+
+    def refused(meta: Any) -> httpx.Response:
+        bad = json.loads(json.dumps(exported))
+        bad["conversations"][0]["messages"][1]["meta"] = meta
+        return other.send("POST", "/api/import", content=json.dumps(bad).encode())
+
+    for meta in (
+        {"evil": 1},
+        [],
+        {"tool_calls": "x"},
+        {"tool_calls": [{"id": "a", "name": "b"}]},
+        {"tool_call_id": 7},
+        {"name": "x" * 201},
+        {"sources": [{"n": 1, "filename": {"a": 1}}]},
+        {"sources": [{"n": -1}]},
+        {"citations": [{"n": 1, "by": "guess", "spans": []}]},
+        {"citations": [{"n": 1, "by": "model", "spans": [[5, 2]]}]},
+        {"citations": [{"n": 1, "by": "model", "spans": [[1, 2]] * 1001}]},
+    ):
+        r = refused(meta)
+        assert r.status_code == 400 and r.json()["error"]["param"] == "meta", (meta, r.text)
+        assert "meta" in r.json()["error"]["message"]
+    assert len(other.get("/api/conversations").json()["data"]) == 2  # nothing written
 
 
 def test_share_links(app: Server) -> None:

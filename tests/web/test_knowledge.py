@@ -1,16 +1,19 @@
 """Documents in the browser with the real bundled model: upload on the Documents dialog
 (progress, status, a refused file, re-index, delete, collections), the indexing progress
 the server reports (chunks done / total, then ready or failed), attach to a conversation
-in its settings, ask, see the sources under the answer, open the passage."""
+in its settings, ask, see the sources under the answer, a [1] after the sentence the
+server matched to its source, open the passage."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
 
-from causerie.store.db import Database
+from causerie.store.db import Database, Unit
 from causerie.store.tables import Document
 from tests.web.conftest import OpenPage, WebApp
 from tests.web.harness import screenshot
@@ -78,7 +81,18 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
     sources = answer.get_by_role("region", name="Sources")
     expect(sources).to_contain_text("[1]")
     expect(sources).to_contain_text("guide.md")
+    expect(sources.locator(".source--cited")).to_contain_text("cited")
+    # the 135M model states the code without "[1]": the server matched it to the source
+    expect(answer.locator(".msg__content")).to_contain_text("5528")
+    matched = answer.locator(".msg__content button.cite--matched")
+    expect(matched).to_have_count(1)
+    expect(matched).to_have_text("[1]")
+    expect(matched).to_have_attribute("title", "Matched automatically to guide.md")
     screenshot(page, "knowledge-sources")
+    matched.click()
+    passage = page.get_by_role("dialog", name="Quoted passage")
+    expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
+    passage.get_by_role("button", name="Close").click()
     sources.get_by_role("button", name=re.compile("Open source guide.md")).click()
     passage = page.get_by_role("dialog", name="Quoted passage")
     expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
@@ -117,6 +131,30 @@ def test_upload_attach_ask_and_open_a_source(open_page: OpenPage, web_app: WebAp
     expect(passage).to_contain_text(hostile)
     expect(passage.locator(".source-passage")).to_contain_text("Brambleton depot is 5528.")
     assert page.locator("img[src=x]").count() == 0
+
+    # a matched citation goes after its sentence, whatever the markdown around it
+    text = "**Door code:** the *Brambleton* depot code is 5528. Nothing else.\n\n`5528.`"
+    with database_unit(web_app.db_url) as uow:
+        (stored,) = [m for m in uow.messages.all_in(conv_id) if m.role == "assistant"]
+        stored.content = text
+        spans = [[0, text.index(" Nothing")]]
+        stored.meta = {**stored.meta, "citations": [{"n": 1, "by": "overlap", "spans": spans}]}
+        uow.commit()
+    page.reload()
+    content = page.locator(".msg--assistant").last.locator(".msg__content")
+    expect(content.locator("button.cite--matched")).to_have_count(1)
+    expect(content).to_have_text(re.compile(r"depot code is 5528\.\[1\] Nothing else\."))
+    expect(content.locator("code button")).to_have_count(0)
+
+
+@contextmanager
+def database_unit(url: str) -> Iterator[Unit]:
+    database = Database(url)
+    try:
+        with database.unit() as uow:
+            yield uow
+    finally:
+        database.close()
 
 
 def test_knowledge_of_a_persona(open_page: OpenPage, web_app: WebApp) -> None:

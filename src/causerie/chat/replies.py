@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from causerie.chat.attachments import scope
+from causerie.chat.attribution import attribute
 from causerie.chat.conversations import Conversations, message_view
 from causerie.chat.grounding import ground, grounded, token_counter
 from causerie.chat.titles import make_title
@@ -53,6 +54,9 @@ class _Answer:
     started: float = field(default_factory=time.monotonic)
     tools: ToolPlan = field(default_factory=ToolPlan)
     timezone: str = "UTC"  # the user's, for tools
+    passages: tuple[str, ...] = ()  # of its sources, in order: [1] is passages[0]
+    question: str = ""  # the user turn it answers, as asked
+    meta: dict[str, Any] = field(default_factory=dict)  # as stored with the answer
 
 
 class Replies:
@@ -136,6 +140,7 @@ class Replies:
             history = self._history(conv.system_prompt, path)
             params = self._params(conv.params or {})
             sources: list[dict[str, Any]] = []
+            passages: tuple[str, ...] = ()
             documents = scope(uow, self.user_id, conv)
             if documents is not None:
                 found = ground(
@@ -150,6 +155,7 @@ class Replies:
                 )
                 if found is not None:
                     history, sources = grounded(history, found), found.sources()
+                    passages = tuple(p.text for p in found.passages)
             reply = uow.messages.add(
                 conv,
                 parent_id=prompt_leaf.id,
@@ -167,7 +173,10 @@ class Replies:
                 "assistant_message": message_view(reply),
                 "sources": sources,
             }
-            return _Answer(conv.id, reply.id, model, history, params, first, start)
+            answer = _Answer(conv.id, reply.id, model, history, params, first, start)
+            answer.passages, answer.meta = passages, dict(reply.meta or {})
+            answer.question = next((m.content for m in reversed(path) if m.role == "user"), "")
+            return answer
 
     def _history(self, system_prompt: str, path: list[Any]) -> list[Message]:
         system = "\n\n".join(p for p in (system_prompt.strip(), self.instructions) if p)
@@ -277,6 +286,8 @@ class Replies:
             opening = ChatEvent("continue", {"assistant_message": following})
             round_ += 1
         done: dict[str, Any] = {"status": status, "error": error, "message_id": answer.message_id}
+        if "citations" in answer.meta:
+            done["citations"] = answer.meta["citations"]
         done["usage"] = {
             "prompt_tokens": total.prompt_tokens,
             "completion_tokens": total.completion_tokens,
@@ -300,6 +311,13 @@ class Replies:
         usage: Usage,
         meta: dict[str, Any] | None = None,
     ) -> None:
+        if answer.meta.get("sources") and (meta is not None or status == "complete"):
+            # a grounded answer keeps its sources; once complete, which sentences they support
+            meta = {**answer.meta, **(meta or {})}
+            if status == "complete" and not meta.get("tool_calls"):
+                text = "".join(answer.text)
+                meta["citations"] = attribute(text, answer.passages, answer.question)
+            answer.meta = meta
         fields: dict[str, Any] = {"meta": meta} if meta is not None else {}
         with self.db.unit() as uow:
             uow.messages.save_progress(

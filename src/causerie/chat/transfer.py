@@ -2,7 +2,8 @@
 Causerie JSON or ChatGPT's `conversations.json`.
 
 Imports always get fresh ids (an import can never touch existing rows) and keep the tree
-shape; anything malformed is refused with a 400 before anything is written.
+shape and each message's checked `meta` (tool calls and results, sources, citations);
+anything malformed is refused with a 400 before anything is written.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from causerie.chat.transfer_meta import clean_meta
 from causerie.chat.tree import children_of, path_to
 from causerie.core.errors import InvalidRequestError
 from causerie.store.db import Database
@@ -35,6 +37,7 @@ def _message_dict(m: ChatMessage) -> dict[str, Any]:
         "created_at": _iso(m.created_at),
         "prompt_tokens": m.prompt_tokens,
         "completion_tokens": m.completion_tokens,
+        "meta": dict(m.meta or {}),
     }
 
 
@@ -76,9 +79,47 @@ def export_markdown(db: Database, user_id: str) -> str:
             parts.append(f"# {conv.title or 'Untitled'}\n\n_{_iso(conv.created_at)}_\n")
             if conv.system_prompt:
                 parts.append(f"**System:** {conv.system_prompt}\n")
-            for m in path:
-                parts.append(f"**{m.role.capitalize()}:**\n\n{m.content}\n")
+            parts += [_markdown_message(m) for m in path]
             parts.append("---\n")
+    return "\n".join(parts)
+
+
+def _fenced(text: str, lang: str = "") -> str:
+    """`text` in a code fence longer than any run of backticks inside it."""
+    ticks = "`" * max(3, _longest_run(text) + 1)
+    return f"{ticks}{lang}\n{text}\n{ticks}"
+
+
+def _longest_run(text: str) -> int:
+    best = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        best = max(best, run)
+    return best
+
+
+def _markdown_message(m: ChatMessage) -> str:
+    meta = m.meta or {}
+    if m.role == "tool":
+        name = str(meta.get("name") or "tool")
+        parts = [f"**Tool result ({name}):**\n"]
+        if meta.get("arguments"):
+            parts.append(f"Arguments:\n\n{_fenced(str(meta['arguments']), 'json')}\n")
+        parts.append(_fenced(m.content) + "\n")
+        return "\n".join(parts)
+    parts = [f"**{m.role.capitalize()}:**\n"]
+    if m.content:
+        parts.append(f"{m.content}\n")
+    for call in meta.get("tool_calls") or []:
+        name, arguments = str(call.get("name", "")), str(call.get("arguments", ""))
+        parts.append(f"Calls the tool {name}:\n\n{_fenced(arguments, 'json')}\n")
+    sources = meta.get("sources") or []
+    if sources:
+        lines = ["Sources:", ""]
+        for s in sources:
+            heading = f" — {s['heading']}" if s.get("heading") else ""
+            lines.append(f"- [{s.get('n')}] {s.get('filename', '')}{heading}")
+        parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
 
 
@@ -216,6 +257,7 @@ def import_conversations(db: Database, user_id: str, data: Any) -> int:
                     status="complete",
                     model=m.get("model"),
                     created_at=_time(m.get("created_at")),
+                    meta=clean_meta(m.get("meta")),
                 )
                 pending += kids.get(node.id, [])
             leaf = ids.get(str(raw.get("current_leaf_id")))

@@ -310,6 +310,7 @@ export class ChatView {
         completion_tokens: data.usage?.completion_tokens || 0,
         prompt_tokens: data.usage?.prompt_tokens || 0,
         duration_ms: data.duration_ms || 0,
+        ...(Array.isArray(data.citations) ? { citations: data.citations } : {}),
       });
     }
   }
@@ -346,7 +347,10 @@ export class ChatView {
   finish(live, fields) {
     const index = this.messages.findIndex((m) => m.id === live.assistantId);
     if (index === -1) return;
-    const updated = { ...this.messages[index], content: live.text, ...fields };
+    const { citations, ...rest } = fields;
+    const current = this.messages[index];
+    const updated = { ...current, content: live.text, ...rest };
+    if (citations) updated.meta = { ...(current.meta || {}), citations };
     this.messages = [...this.messages.slice(0, index), updated, ...this.messages.slice(index + 1)];
     this.thread.ctx.streamingId = null;
     this.thread.sync(this.messages);

@@ -9,7 +9,7 @@ import { renderMarkdown } from '../markdown.js';
 import { copyText } from '../clipboard.js';
 import { toast } from '../ui/toast.js';
 import { buildToolMessage } from './toolblock.js';
-import { sourcesBlock, linkCitations } from './sources.js';
+import { sourcesBlock, linkCitations, addMatchedCitations } from './sources.js';
 
 // ctx: {streamingId, onEdit(msg, text), onRegenerate(msg), onBranch(msg, step), busy()}
 export function buildMessage(msg, ctx) {
@@ -28,7 +28,10 @@ export function buildMessage(msg, ctx) {
     article.append(h('div', { class: 'msg__avatar', 'aria-hidden': 'true' }, icon('spark')));
     const content = h('div', { class: 'msg__content markdown' });
     fillAnswer(content, msg.content, streaming);
-    if (!streaming) linkCitations(content, msg);
+    if (!streaming) {
+      linkCitations(content, msg);
+      addMatchedCitations(content, msg);
+    }
     if (msg.content || streaming || !msg.meta?.tool_calls) body.append(content);
     else article.classList.add('msg--calls'); // only tool calls: their blocks follow
     const sources = sourcesBlock(msg);
