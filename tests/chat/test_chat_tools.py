@@ -59,6 +59,8 @@ def test_calculator_computes(expression: str, value: float) -> None:
         ("9**9**9", "exponents above"),
         ("10 ** 999", "digits"),
         ("factorial(100000)", "limited"),
+        ("round(1, -10**300)", "at most 400 digits"),
+        ("round(1, -1000000)", "at most 400 digits"),
         ("1 / 0", "division by zero"),
         ("__import__('os').system('id')", "not arithmetic"),
         ("__import__('os')", "unknown function"),
@@ -117,6 +119,9 @@ def test_python_runs_in_the_sandbox(tmp_path: Path) -> None:
 
 
 def test_python_is_killed_at_its_time_limit() -> None:
+    busy = python_run(SandboxLimits(time_s=1.0), at_once=0)
+    with pytest.raises(ToolInputError, match="already runs 0 programs"):
+        asyncio.run(busy({"code": "print(1)"}, NO_DB))
     quick = python_run(SandboxLimits(time_s=1.0))
     out = asyncio.run(quick({"code": "while True: pass"}, NO_DB))
     assert out.startswith("timed out after 1 s")

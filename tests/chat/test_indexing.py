@@ -122,7 +122,12 @@ def test_errors_stop_and_indexer_requeues_at_start(db: Database, tmp_path: Path)
     stop = threading.Event()
     stop.set()
     assert index_next(db, tmp_path, None, stop) == (marsh.id, "stopped")
-    assert docs.get(marsh.id).status == "indexing"  # as a killed server would leave it
+    assert docs.get(marsh.id).status == "queued"  # a clean stop gives it back
+    with db.unit() as uow:  # as a killed server leaves it: `indexing`, its worker fresh
+        row = uow.documents.get(carol, marsh.id)
+        assert row is not None
+        row.status, row.index_heartbeat = "indexing", datetime.now(UTC)
+        uow.commit()
 
     async def start_stop() -> None:  # its worker wrote just now: it may be alive elsewhere
         indexer = Indexer(db, tmp_path)

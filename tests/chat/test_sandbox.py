@@ -96,6 +96,17 @@ def test_killed_at_its_time_limit() -> None:
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("isolation", ISOLATION)
+def test_an_output_flood_is_bounded_outside_causerie(isolation: str) -> None:
+    """A program printing without end is stopped by its own file-size limit; what comes
+    back is a clipped head, never the flood."""
+    limits = SandboxLimits(time_s=5.0, file_bytes=1 << 20, output_chars=1000)
+    result = run_python("while True:\n    print('x' * 100_000)", limits, isolation=isolation)
+    assert not result.timed_out and result.exit_code != 0  # SIGXFSZ: the limit hit, at once
+    assert result.stdout.startswith("x" * 1000) and result.stdout.endswith("[output truncated]")
+    assert len(result.stdout) < 1100
+
+
 def test_memory_is_limited() -> None:
     result = run_python("x = bytearray(2 * 1024 ** 3)", SandboxLimits(memory_bytes=256 << 20))
     assert result.exit_code != 0 and "MemoryError" in result.stderr

@@ -117,3 +117,8 @@ def test_session_affinity_is_ray_serves_consistent_hash_router(tmp_path: Path) -
     assert routing.request_router_class == AFFINITY_ROUTER
     module, _, name = AFFINITY_ROUTER.partition(":")
     assert hasattr(importlib.import_module(module), name)
+
+
+def test_replicas_get_no_database_url(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url="postgresql://app:pw@db/causerie")
+    assert replica_settings(settings, ClusterOptions()).database_url is None

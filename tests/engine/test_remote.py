@@ -255,3 +255,11 @@ def test_request_body_maps_messages_and_formats() -> None:
             GenerationRequest(model="x", params=SamplingParams(grammar="root ::= x"), prompt="p"),
             "m",
         )
+
+
+def test_errors_never_name_the_upstreams_credentials() -> None:
+    engine = RemoteEngine(RemoteOptions(url="http://ops:s3cret@10.0.0.2:8000/v1?key=k", model="m"))
+    assert engine.where == "http://10.0.0.2:8000/v1"
+    with pytest.raises(EngineUnavailableError) as caught:
+        asyncio.run(engine.submit(GenerationRequest("m", SamplingParams(), prompt="hi")))
+    assert "s3cret" not in caught.value.message and "key=k" not in caught.value.message

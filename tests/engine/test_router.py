@@ -13,6 +13,7 @@ from causerie.core.errors import (
     ContextLengthExceededError,
     EngineOverloadedError,
     EngineUnavailableError,
+    InvalidRequestError,
     ModelNotFoundError,
 )
 from causerie.core.types import GenerationRequest, Message, SamplingParams, StreamEvent
@@ -197,6 +198,19 @@ def test_client_errors_are_not_retried() -> None:
         with pytest.raises(ContextLengthExceededError):
             await router.submit(request())
         assert sum(len(e.requests) for e in engines) == 1
+
+    run(go())
+
+
+def test_an_engine_refusing_the_values_is_a_client_error_not_a_dead_replica() -> None:
+    async def go() -> None:
+        router, engines, _ = make()
+        for e in engines:
+            e.raises = ValueError("top_p must be in (0, 1]")
+        with pytest.raises(InvalidRequestError, match="top_p"):
+            await router.submit(request())
+        assert sum(len(e.requests) for e in engines) == 1
+        assert all(r.healthy and r.inflight == 0 for r in router.replicas())
 
     run(go())
 

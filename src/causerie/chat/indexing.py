@@ -66,8 +66,11 @@ def index_claimed(
             return "dropped"
         uow.commit()
     for first in range(0, len(chunks), batch):
-        if stop is not None and stop.is_set():
-            return "stopped"  # still `indexing`: queued again at the next start
+        if stop is not None and stop.is_set():  # a clean stop gives the document back
+            with db.unit() as uow:
+                uow.index_queue.release(doc.id)
+                uow.commit()
+            return "stopped"
         part = chunks[first : first + batch]
         vectors = embed_chunks(embedder, part) if embedder is not None else None
         with db.unit() as uow:

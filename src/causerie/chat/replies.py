@@ -9,6 +9,7 @@ leaves it `interrupted` with the text so far; a crash is repaired at the next st
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from causerie.core.types import GenerationRequest, Message, SamplingParams, Tool
 from causerie.engine.base import Embedder, Engine
 from causerie.store.db import Database
 
+log = logging.getLogger("causerie.chat")
 SAVE_EVERY = 0.5  # seconds between progress writes of a streaming answer
 
 
@@ -316,7 +318,10 @@ class Replies:
             meta = {**answer.meta, **(meta or {})}
             if status == "complete" and not meta.get("tool_calls"):
                 text = "".join(answer.text)
-                meta["citations"] = attribute(text, answer.passages, answer.question)
+                try:  # never in the way of closing the answer
+                    meta["citations"] = attribute(text, answer.passages, answer.question)
+                except Exception:
+                    log.exception("attributing the answer %s failed", answer.message_id)
             answer.meta = meta
         fields: dict[str, Any] = {"meta": meta} if meta is not None else {}
         with self.db.unit() as uow:

@@ -102,6 +102,12 @@ def isolation_level() -> str:
     return "network" if net.returncode == 0 else "hook"
 
 
+def _head(path: Path, chars: int) -> bytes:
+    """The start of an output file: enough bytes for `chars` characters and a clip mark."""
+    with path.open("rb") as file:
+        return file.read(4 * chars + 4)
+
+
 def _clip(data: bytes, limit: int) -> str:
     text = data.decode("utf-8", "replace")
     return text if len(text) <= limit else text[:limit] + "\n[output truncated]"
@@ -133,23 +139,28 @@ def run_python(
             command, level = argv, "hook"
         home = "/work" if level == "jail" else str(work)
         env = _env(home)
-        process = subprocess.Popen(
-            command,
-            cwd=work,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        # output goes to files outside the work directory, bounded by the child's own file
+        # size limit (RLIMIT_FSIZE): a flood of prints never reaches Causerie's memory
+        out_path, err_path = Path(scratch, "stdout"), Path(scratch, "stderr")
+        with out_path.open("wb") as out_file, err_path.open("wb") as err_file:
+            process = subprocess.Popen(
+                command,
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out_file,
+                stderr=err_file,
+                start_new_session=True,
+            )
         timed_out = False
         try:
-            out, err = process.communicate(timeout=limits.time_s)
+            process.wait(timeout=limits.time_s)
         except subprocess.TimeoutExpired:
             timed_out = True
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            out, err = process.communicate()
+            process.wait()
+        out, err = _head(out_path, limits.output_chars), _head(err_path, limits.output_chars)
         return SandboxResult(
             stdout=_clip(out, limits.output_chars),
             stderr=_clip(err, limits.output_chars),

@@ -60,8 +60,8 @@ def replica_settings(settings: Settings, options: ClusterOptions) -> Settings:
     """The settings every replica runs with: slots and threads made explicit."""
     threads = settings.threads or max(1, math.ceil(options.cpus_per_replica or 1))
     update: dict[str, Any] = {"parallel": settings.parallel or DEFAULT_PARALLEL, "threads": threads}
-    if "models_config" in Settings.model_fields:
-        update["models_config"] = None  # a replica is one local engine, never a router
+    update["models_config"] = None  # a replica is one local engine, never a router
+    update["database_url"] = None  # nor does it have a database: keep its password home
     return settings.model_copy(update=update)
 
 

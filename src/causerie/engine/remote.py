@@ -228,7 +228,8 @@ class RemoteEngine:
         self.options = options
         self._transport = transport
         self.base = options.url.rstrip("/")
-        self.where = self.base
+        url = httpx.URL(self.base)  # named in errors: never its credentials or query
+        self.where = str(url.copy_with(username=None, password=None, query=None))
         self._client: httpx.AsyncClient | None = None
         self._info = ModelInfo(
             id=options.served_as or options.model,

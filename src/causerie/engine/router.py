@@ -23,6 +23,7 @@ from causerie.core.errors import (
     CauserieError,
     EngineOverloadedError,
     EngineUnavailableError,
+    InvalidRequestError,
     ModelNotFoundError,
 )
 from causerie.core.types import GenerationRequest, ModelInfo, StreamEvent
@@ -197,8 +198,11 @@ class Router:
             if replica is None:
                 break
             tried.add(id(replica))
+            replica.inflight += 1  # counted while it starts too, so that a burst spreads
             try:
                 stream = await self._open(replica, replace(request, model=replica.model))
+            except (ValueError, TypeError) as exc:  # an engine refusing the request's values
+                raise InvalidRequestError(f"the request was refused: {exc}") from exc
             except Exception as exc:
                 if not _retryable(exc):
                     raise
@@ -206,6 +210,8 @@ class Router:
                 if not _busy(exc):
                     self._mark(replica, False, exc)
                 continue
+            finally:
+                replica.inflight -= 1
             self._remember(key, replica)
             replica.served += 1
             return stream

@@ -73,6 +73,10 @@ class IndexQueue:
             )
         )
 
+    def release(self, document_id: str) -> bool:
+        """A worker that stops gives its document back to the queue (from the start)."""
+        return self._set(document_id, "indexing", status="queued", progress_done=0)
+
     def queued(self) -> int:
         return len(self.s.scalars(select(Document.id).where(Document.status == "queued")).all())
 

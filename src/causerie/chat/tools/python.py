@@ -6,12 +6,14 @@ exit status, stdout and stderr compactly.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from causerie.chat.sandbox import SandboxLimits, SandboxResult, run_python
 from causerie.chat.tools.base import RunTool, Tool, ToolContext, ToolInputError, clip, text_arg
 
 LIMITS = SandboxLimits(time_s=10.0, memory_bytes=512 << 20, output_chars=8000)
+AT_ONCE = 2  # programs run at the same time per server; more would starve its threads
 
 
 def report(result: SandboxResult, limits: SandboxLimits = LIMITS) -> str:
@@ -29,12 +31,21 @@ def report(result: SandboxResult, limits: SandboxLimits = LIMITS) -> str:
     return "\n".join(parts)
 
 
-def make_run(limits: SandboxLimits) -> RunTool:
+def make_run(limits: SandboxLimits, at_once: int = AT_ONCE) -> RunTool:
+    slots = threading.BoundedSemaphore(at_once)
+
     async def run(args: dict[str, Any], context: ToolContext) -> str:
         code = text_arg(args, "code", most=20_000)
         if not code.strip():
             raise ToolInputError("the code is empty")
-        result = await asyncio.to_thread(run_python, code, limits)
+        if not slots.acquire(blocking=False):
+            raise ToolInputError(
+                f"the server already runs {at_once} programs; try again in a few seconds"
+            )
+        try:
+            result = await asyncio.to_thread(run_python, code, limits)
+        finally:
+            slots.release()
         return report(result, limits)
 
     return run
