@@ -170,3 +170,18 @@ def test_uploads_get_vectors_and_older_documents_are_backfilled(
                 assert [expected in h.text for h in hits] == [True]  # own document only
     finally:
         db.close()
+
+
+def test_a_users_embeddings_are_metered(embedding_server: Server, model: str) -> None:
+    """With a user's own key, embeddings count in the usage ledger like completions."""
+    owner = user(embedding_server, "metered")
+    key = owner.send("POST", "/api/keys", json={"name": "embeddings"}).json()["key"]
+    theirs = OpenAI(base_url=embedding_server.v1, api_key=key, max_retries=0, timeout=60)
+    texts = [f"sentence number {i} about kittens" for i in range(70)]  # more than one slice
+    result = theirs.embeddings.create(model=model, input=texts)
+    assert [d.index for d in result.data] == list(range(70))
+    assert result.usage.prompt_tokens > 70
+    assert owner.user["role"] == "admin"  # the server's first account reads the ledger
+    rows = owner.get("/api/admin/usage", params={"user_id": owner.user["id"]}).json()["data"]
+    row = next(r for r in rows if r["model"] == model)
+    assert row["requests"] == 1 and row["prompt_tokens"] == result.usage.prompt_tokens

@@ -1,17 +1,20 @@
 """`POST /v1/embeddings`: OpenAI-compatible, served by the configured embedding model.
 
-Thin: check the model and the options, hand the inputs to the `Embedder`, shape the
-answer (floats, or base64 of little-endian float32 as the official client asks by
-default). Without an embedding model every model name is simply not found.
+Thin: check the model and the options, admit the caller (rate limit, tokens per day), hand
+the inputs to the `Embedder` a slice at a time (so that chat grounding and indexing get the
+model between slices), record the usage, shape the answer (floats, or base64 of
+little-endian float32 as the official client asks by default). Without an embedding model
+every model name is simply not found.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Sequence
 
 import numpy as np
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from causerie.api.deps import EmbedderDep
 from causerie.api.openai.protocol import (
@@ -21,11 +24,14 @@ from causerie.api.openai.protocol import (
     EmbeddingUsage,
 )
 from causerie.api.security import api_caller
+from causerie.chat.quotas import QuotaService, bound_caller
 from causerie.core.errors import InvalidRequestError, ModelNotFoundError
+from causerie.core.types import Usage
 from causerie.engine.base import EmbeddingInput
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(api_caller)], tags=["openai"])
 MAX_INPUTS = 2048
+SLICE = 64  # inputs embedded at once; the model is free for others in between
 
 
 def _inputs(value: str | list[str] | list[int] | list[list[int]]) -> Sequence[EmbeddingInput]:
@@ -42,7 +48,9 @@ def _inputs(value: str | list[str] | list[int] | list[list[int]]) -> Sequence[Em
 
 
 @router.post("/embeddings")
-async def create_embeddings(body: EmbeddingRequest, embedder: EmbedderDep) -> EmbeddingList:
+async def create_embeddings(
+    body: EmbeddingRequest, embedder: EmbedderDep, request: Request
+) -> EmbeddingList:
     if embedder is None:
         raise ModelNotFoundError(
             f"The model '{body.model}' does not exist: this server has no embedding model "
@@ -60,7 +68,20 @@ async def create_embeddings(body: EmbeddingRequest, embedder: EmbedderDep) -> Em
             f"{info.id} makes {embedder.dimensions}-dimensional vectors only",
             param="dimensions",
         )
-    found = await embedder.embed(_inputs(body.input))
+    inputs = _inputs(body.input)
+    quotas: QuotaService | None = getattr(request.app.state, "quotas", None)
+    caller = bound_caller()
+    if quotas is not None and caller is not None:
+        await asyncio.to_thread(quotas.admit, caller)
+    rows: list[np.typing.NDArray[np.float32]] = []
+    tokens = 0
+    for first in range(0, len(inputs), SLICE):
+        part = await embedder.embed(inputs[first : first + SLICE])
+        rows.extend(part.vectors)
+        tokens += part.tokens
+    if quotas is not None and caller is not None:
+        usage_row = Usage(prompt_tokens=tokens, completion_tokens=0)
+        await asyncio.to_thread(quotas.record, caller.user_id, info.id, usage_row)
     data = [
         EmbeddingData(
             index=i,
@@ -68,7 +89,7 @@ async def create_embeddings(body: EmbeddingRequest, embedder: EmbedderDep) -> Em
             if body.encoding_format == "base64"
             else row.tolist(),
         )
-        for i, row in enumerate(found.vectors)
+        for i, row in enumerate(rows)
     ]
-    usage = EmbeddingUsage(prompt_tokens=found.tokens, total_tokens=found.tokens)
+    usage = EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)
     return EmbeddingList(data=data, model=info.id, usage=usage)
