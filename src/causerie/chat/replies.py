@@ -126,24 +126,26 @@ class Replies:
                 target = by_id.get(regenerate)
                 if target is None or target.role != "assistant" or target.parent_id is None:
                     raise NotFoundError("no assistant message to regenerate", param="message_id")
-                prompt_leaf = by_id[target.parent_id]
+                path = path_to(messages, target.parent_id)
             else:
                 if parent_id is None and use_leaf:
                     parent_id = conv.current_leaf_id
                 if parent_id is not None and parent_id not in by_id:
                     raise NotFoundError("parent message not found", param="parent_id")
-                prompt_leaf = uow.messages.add(
-                    conv, parent_id=parent_id, role="user", content=content or ""
-                )
-                messages.append(prompt_leaf)
+                path = path_to(messages, parent_id)
             model = conv.model or self.engine.models()[0].id
-            path = path_to(messages, prompt_leaf.id)
-            first = not conv.title and sum(1 for m in path if m.role == "user") == 1
             history = self._history(conv.system_prompt, path)
+            if regenerate is None:  # the new question: written below, after the grounding
+                history.append(Message("user", content or ""))
+            users = sum(1 for m in history if m.role == "user")
+            first = not conv.title and users == 1
+            question = next((m.content for m in reversed(history) if m.role == "user"), "")
             params = self._params(conv.params or {})
             sources: list[dict[str, Any]] = []
             passages: tuple[str, ...] = ()
             documents = scope(uow, self.user_id, conv)
+            # grounding (embedding, retrieval, token counts) runs before this unit writes
+            # anything: on SQLite a write would hold the database's one write lock meanwhile
             if documents is not None:
                 found = ground(
                     self.db,
@@ -158,6 +160,12 @@ class Replies:
                 if found is not None:
                     history, sources = grounded(history, found), found.sources()
                     passages = tuple(p.text for p in found.passages)
+            if regenerate is not None:
+                prompt_leaf = path[-1]
+            else:
+                prompt_leaf = uow.messages.add(
+                    conv, parent_id=parent_id, role="user", content=content or ""
+                )
             reply = uow.messages.add(
                 conv,
                 parent_id=prompt_leaf.id,
@@ -177,7 +185,7 @@ class Replies:
             }
             answer = _Answer(conv.id, reply.id, model, history, params, first, start)
             answer.passages, answer.meta = passages, dict(reply.meta or {})
-            answer.question = next((m.content for m in reversed(path) if m.role == "user"), "")
+            answer.question = question
             return answer
 
     def _history(self, system_prompt: str, path: list[Any]) -> list[Message]:
