@@ -115,7 +115,7 @@ class Database:
         else:
             raise ConfigurationError(f"unsupported database '{self.dialect}' (sqlite, postgresql)")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        log.info("vector search: %s (%s)", self._vector_search, self.dialect)
+        log.debug("vector search: %s (%s)", self._vector_search, self.dialect)
 
     @property
     def vector_search(self) -> VectorSearch:
