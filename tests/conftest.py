@@ -46,6 +46,7 @@ class Server:
     process: subprocess.Popen[str]
     data_dir: Path
     api_key: str | None
+    banner: str = ""  # what it printed up to its 'ready' line
 
     @property
     def v1(self) -> str:
@@ -80,7 +81,7 @@ def start_server(
         if match:
             # keep draining the output so that the server never blocks on a full pipe
             threading.Thread(target=proc.stdout.read, daemon=True).start()
-            return Server(match.group(1), proc, data_dir, api_key)
+            return Server(match.group(1), proc, data_dir, api_key, "".join(lines))
     proc.kill()
     raise RuntimeError("causerie serve did not start:\n" + "".join(lines))
 

@@ -147,6 +147,7 @@ def test_uploads_get_vectors_and_older_documents_are_backfilled(
             tmp_path, "--ctx-size", "512", "--parallel", "1", "--embedding-model", str(minilm_gguf)
         )
         try:
+            assert "vector search: sqlite-vec" in srv.banner  # the `vector` extra is installed
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 with db.unit() as uow:

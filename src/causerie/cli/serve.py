@@ -46,10 +46,14 @@ async def _serve(settings: Settings) -> None:
     typer.echo(describe(engine))
     await engine.start()  # fail here, with one line, rather than inside uvicorn
     embedder = build_embedder(settings)
+    database = build_database(settings)
     if embedder is not None:
         await embedder.start()
-        typer.echo(f"Embeddings: {embedder.info.id} ({embedder.dimensions} dimensions)")
-    app = create_app(settings, engine, metrics, build_database(settings), embedder=embedder)
+        typer.echo(
+            f"Embeddings: {embedder.info.id} ({embedder.dimensions} dimensions,"
+            f" vector search: {database.vector_search})"
+        )
+    app = create_app(settings, engine, metrics, database, embedder=embedder)
     config = uvicorn.Config(
         app,
         host=settings.host,

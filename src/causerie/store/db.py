@@ -1,18 +1,22 @@
 """Database connection: one SQLAlchemy engine per app, SQLite (WAL) or PostgreSQL by URL.
 
 SQLite gets foreign keys, WAL, `synchronous=FULL` (a commit acknowledged to a client
-survives a crash) and a busy timeout. `postgresql://` URLs use psycopg 3. Sessions are
-short: one unit of work each (`with db.unit() as uow: ...; uow.commit()`).
+survives a crash) and a busy timeout; with the `vector` extra installed (pysqlite3 and
+sqlite-vec) it runs on pysqlite3 with sqlite-vec loaded on every connection, else on the
+stdlib sqlite3. `postgresql://` URLs use psycopg 3. Sessions are short: one unit of work
+each (`with db.unit() as uow: ...; uow.commit()`).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -20,6 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from causerie.core.errors import ConfigurationError
 from causerie.store.unit import Unit
+
+log = logging.getLogger(__name__)
+VectorSearch = Literal["sqlite-vec", "numpy"]
 
 
 def default_url(data_dir: Path) -> str:
@@ -35,7 +42,18 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _ensure_wal(cursor: Any) -> None:
+def _sqlite_vec_modules() -> tuple[ModuleType, ModuleType] | None:
+    """pysqlite3's DB-API module and sqlite_vec, when both import (the `vector` extra): the
+    stdlib sqlite3 here cannot load extensions."""
+    try:
+        import pysqlite3.dbapi2 as dbapi  # the `vector` extra, optional
+        import sqlite_vec
+    except ImportError:
+        return None
+    return dbapi, sqlite_vec
+
+
+def _ensure_wal(cursor: Any, locked: type[Exception]) -> None:
     """WAL is persistent, set once per file; switching needs a moment alone with the file,
     and SQLite answers 'locked' without waiting when another process is writing."""
     for _ in range(100):
@@ -43,23 +61,37 @@ def _ensure_wal(cursor: Any) -> None:
             if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
                 return
             cursor.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError:
+        except locked:
             time.sleep(0.05)
     raise ConfigurationError("cannot switch the SQLite database to WAL mode: it stays locked")
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA busy_timeout=10000")  # first: the next pragmas may need to wait
-    cursor.execute("PRAGMA foreign_keys=ON")
-    _ensure_wal(cursor)
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.close()
+def _sqlite_setup(dbapi: ModuleType, sqlite_vec: ModuleType | None) -> Any:
+    """The "connect" listener: sqlite-vec (when given), then the pragmas."""
+
+    def setup(dbapi_conn: Any, _record: Any) -> None:
+        if sqlite_vec is not None:
+            dbapi_conn.enable_load_extension(True)
+            try:
+                sqlite_vec.load(dbapi_conn)
+            finally:
+                dbapi_conn.enable_load_extension(False)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")  # first: the next pragmas may need to wait
+        cursor.execute("PRAGMA foreign_keys=ON")
+        _ensure_wal(cursor, dbapi.OperationalError)
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    return setup
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """`sqlite_vec=False` keeps SQLite on the stdlib module even where sqlite-vec exists."""
+
+    def __init__(self, url: str, *, sqlite_vec: bool = True) -> None:
         self.url = normalise_url(url)
+        self._vector_search: VectorSearch = "numpy"
         try:
             parsed = make_url(self.url)
         except Exception as exc:
@@ -68,15 +100,27 @@ class Database:
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            found = _sqlite_vec_modules() if sqlite_vec else None
+            dbapi, extension = found if found else (sqlite3, None)
             self.engine: Engine = create_engine(
-                self.url, connect_args={"check_same_thread": False, "timeout": 10}
+                self.url,
+                module=dbapi,
+                connect_args={"check_same_thread": False, "timeout": 10},
             )
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_setup(dbapi, extension))
+            if extension is not None:
+                self._vector_search = "sqlite-vec"
         elif self.dialect == "postgresql":
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10)
         else:
             raise ConfigurationError(f"unsupported database '{self.dialect}' (sqlite, postgresql)")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        log.debug("vector search: %s (%s)", self._vector_search, self.dialect)
+
+    @property
+    def vector_search(self) -> VectorSearch:
+        """How chunk vectors are ranked: in SQL by sqlite-vec, or in numpy after the SQL."""
+        return self._vector_search
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -87,7 +131,7 @@ class Database:
     def unit(self) -> Iterator[Unit]:
         """A unit of work; nothing is written unless `uow.commit()` is called."""
         with self._sessions() as session:
-            yield Unit(session)
+            yield Unit(session, sqlite_vec=self._vector_search == "sqlite-vec")
 
     def close(self) -> None:
         self.engine.dispose()

@@ -25,12 +25,13 @@ from causerie.store.indexing import IndexQueue
 from causerie.store.personas import PersonaRepo
 from causerie.store.search import SearchHit, search_messages
 from causerie.store.shares import ShareRepo
-from causerie.store.vectors import BlobVectorIndex, VectorIndex
+from causerie.store.vectors import BlobVectorIndex, SqliteVecIndex, VectorIndex
 
 
 class Unit:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, sqlite_vec: bool = False) -> None:
         self.session = session
+        self.sqlite_vec = sqlite_vec  # the connection has sqlite-vec loaded
 
     def commit(self) -> None:
         self.session.commit()
@@ -68,7 +69,7 @@ class Unit:
 
     @cached_property
     def vectors(self) -> VectorIndex:
-        return BlobVectorIndex(self.session)
+        return SqliteVecIndex(self.session) if self.sqlite_vec else BlobVectorIndex(self.session)
 
     @cached_property
     def personas(self) -> PersonaRepo:

@@ -1,10 +1,10 @@
 """Dense chunk vectors: store them, find chunks without one, and search one user's.
 
-`VectorIndex` is the narrow interface retrieval uses. `BlobVectorIndex` keeps float32
-blobs in `chunk_vectors` on SQLite and PostgreSQL alike and scores exactly with numpy over
-the candidates that its SQL returns, the owner filter inside that SQL. Where sqlite-vec or
-pgvector can be loaded, an index using them can implement the same interface and be
-picked in `Unit.vectors`; nothing above the store would change.
+`VectorIndex` is the narrow interface retrieval uses. Both indexes keep float32 blobs in
+`chunk_vectors` and search exactly, the owner filter inside the SQL. `SqliteVecIndex` (SQLite
+with sqlite-vec loaded, see db.py) ranks in SQL with `vec_distance_cosine`; `BlobVectorIndex`
+(PostgreSQL, and SQLite without sqlite-vec) scores the candidates in numpy. pgvector is not
+used: it is a server extension that not every PostgreSQL has, and the blobs work everywhere.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from causerie.store.documents import ChunkHit, in_shared_collection
@@ -53,6 +53,17 @@ class VectorIndex(Protocol):
 
 def _as_blob(vector: Vector) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+def _readable(user_id: str, document_ids: Collection[str] | None) -> ColumnElement[bool]:
+    """Unscoped: the user's own documents; scoped: those of the ids that are the user's
+    own or in a shared collection."""
+    if document_ids is None:
+        return Document.user_id == user_id
+    return and_(
+        Document.id.in_(list(document_ids)),
+        or_(Document.user_id == user_id, in_shared_collection()),
+    )
 
 
 class BlobVectorIndex:
@@ -94,20 +105,12 @@ class BlobVectorIndex:
     ) -> list[ChunkHit]:
         if document_ids is not None and not document_ids:
             return []
-        readable = (
-            Document.user_id == user_id
-            if document_ids is None
-            else and_(
-                Document.id.in_(list(document_ids)),
-                or_(Document.user_id == user_id, in_shared_collection()),
-            )
-        )
         rows = self.s.execute(
             select(ChunkVector.chunk_id, ChunkVector.vector)
             .join(DocumentChunk, DocumentChunk.id == ChunkVector.chunk_id)
             .join(Document, Document.id == DocumentChunk.document_id)
             .where(
-                readable,
+                _readable(user_id, document_ids),
                 Document.status == "ready",
                 ChunkVector.model == model,
                 ChunkVector.dimensions == len(query),
@@ -130,7 +133,51 @@ class BlobVectorIndex:
             )
             .select_from(DocumentChunk)
             .join(Document, Document.id == DocumentChunk.document_id)
-            .where(DocumentChunk.id.in_(list(score_of)), Document.user_id == user_id)
+            .where(DocumentChunk.id.in_(list(score_of)), _readable(user_id, document_ids))
         ).all()
         hits = [ChunkHit(*row, score=score_of[row[2]]) for row in found]
         return sorted(hits, key=lambda h: (-h.score, h.document_id, h.position))
+
+
+class SqliteVecIndex(BlobVectorIndex):
+    """The same rows as `BlobVectorIndex`, ranked by sqlite-vec inside one query (score =
+    1 - cosine distance); only on connections that loaded sqlite-vec."""
+
+    def search(
+        self,
+        user_id: str,
+        model: str,
+        query: Vector,
+        limit: int,
+        document_ids: Collection[str] | None = None,
+    ) -> list[ChunkHit]:
+        if (document_ids is not None and not document_ids) or limit <= 0:
+            return []
+        cosine = func.vec_distance_cosine(ChunkVector.vector, literal(_as_blob(query)))
+        distance = func.coalesce(cosine, 1.0).label("distance")  # NULL: a zero vector
+        rows = self.s.execute(
+            select(
+                Document.id,
+                Document.filename,
+                DocumentChunk.id,
+                DocumentChunk.position,
+                DocumentChunk.heading,
+                DocumentChunk.text,
+                distance,
+            )
+            .select_from(ChunkVector)
+            .join(DocumentChunk, DocumentChunk.id == ChunkVector.chunk_id)
+            .join(Document, Document.id == DocumentChunk.document_id)
+            .where(
+                _readable(user_id, document_ids),
+                Document.status == "ready",
+                ChunkVector.model == model,
+                ChunkVector.dimensions == len(query),
+            )
+            .order_by(distance, Document.id, DocumentChunk.position)
+            .limit(limit)
+        ).all()
+        return [
+            ChunkHit(doc_id, filename, chunk_id, position, heading, text, 1.0 - float(distance))
+            for doc_id, filename, chunk_id, position, heading, text, distance in rows
+        ]
