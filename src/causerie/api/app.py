@@ -10,6 +10,7 @@ are indexed in the background; see chat/indexer.py), and closes them all on shut
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -51,6 +52,16 @@ def _report_failure(task: asyncio.Future[int]) -> None:
         log.error("embedding the existing document chunks failed: %s", task.exception())
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _finish(work: asyncio.Future[int], stop: threading.Event) -> None:
+    stop.set()
+    await asyncio.gather(work, return_exceptions=True)
+
+
 def create_app(
     settings: Settings,
     engine: Engine,
@@ -60,41 +71,34 @@ def create_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        repair: asyncio.Task[None] | None = None
-        if db is not None:
-            from causerie.store.migrate import upgrade
+        # each resource's release is registered as soon as it is acquired: a failure at
+        # start-up (a model that will not load, say) still releases what came before it,
+        # and shutdown releases everything in reverse order
+        async with contextlib.AsyncExitStack() as resources:
+            if db is not None:
+                from causerie.store.migrate import upgrade
 
-            await asyncio.to_thread(upgrade, db)
-            await asyncio.to_thread(recover_at_start, db)
-            repair = asyncio.create_task(keep_recovering(db))
-        await engine.start()
-        stop = threading.Event()
-        backfilling: asyncio.Future[int] | None = None
-        if embedder is not None:
-            await embedder.start()
-            if db is not None:
-                backfilling = asyncio.ensure_future(asyncio.to_thread(backfill, db, embedder, stop))
-                backfilling.add_done_callback(_report_failure)
-        indexer: Indexer | None = None
-        if db is not None:
-            indexer = app.state.indexer = Indexer(db, settings.data_dir, embedder)
-            await indexer.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            if indexer is not None:
-                await indexer.close()
-            if backfilling is not None:
-                await asyncio.gather(backfilling, return_exceptions=True)
-            if repair is not None:
-                repair.cancel()
-                await asyncio.gather(repair, return_exceptions=True)
-            await engine.close()
+                resources.callback(db.close)
+                await asyncio.to_thread(upgrade, db)
+                await asyncio.to_thread(recover_at_start, db)
+                resources.push_async_callback(_cancel, asyncio.create_task(keep_recovering(db)))
+            resources.push_async_callback(engine.close)
+            await engine.start()
             if embedder is not None:
-                await embedder.close()
+                resources.push_async_callback(embedder.close)
+                await embedder.start()
+                if db is not None:
+                    stop = threading.Event()
+                    backfilling = asyncio.ensure_future(
+                        asyncio.to_thread(backfill, db, embedder, stop)
+                    )
+                    backfilling.add_done_callback(_report_failure)
+                    resources.push_async_callback(_finish, backfilling, stop)
             if db is not None:
-                db.close()
+                indexer = app.state.indexer = Indexer(db, settings.data_dir, embedder)
+                resources.push_async_callback(indexer.close)
+                await indexer.start()
+            yield
 
     app = FastAPI(title="Causerie", version=__version__, lifespan=lifespan)
     app.state.settings = settings

@@ -9,9 +9,11 @@ leaves it `interrupted` with the text so far; a crash is repaired at the next st
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +29,20 @@ from causerie.chat.tools import ToolContext, run_call
 from causerie.chat.tools.clock import valid_zone
 from causerie.chat.tree import path_to
 from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
-from causerie.core.types import GenerationRequest, Message, SamplingParams, ToolCall, Usage
+from causerie.core.types import (
+    GenerationRequest,
+    Message,
+    SamplingParams,
+    StreamEvent,
+    ToolCall,
+    Usage,
+)
 from causerie.engine.base import Embedder, Engine
 from causerie.store.db import Database
 
 log = logging.getLogger("causerie.chat")
 SAVE_EVERY = 0.5  # seconds between progress writes of a streaming answer
+HEARTBEAT_S = 5.0  # a progress write while no token comes (queued, a slow first token)
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,10 @@ class _Answer:
     passages: tuple[str, ...] = ()  # of its sources, in order: [1] is passages[0]
     question: str = ""  # the user turn it answers, as asked
     meta: dict[str, Any] = field(default_factory=dict)  # as stored with the answer
+    # the final save closes the row: a progress write still in a thread afterwards is dropped
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False
+    usage: Usage = field(default_factory=Usage)  # the engine's figures, once it gave them
 
 
 class Replies:
@@ -238,12 +252,13 @@ class Replies:
                 )
                 stream = await self.engine.submit(request)
                 try:
-                    async for event in stream:
+                    beat = functools.partial(self._heartbeat, answer)
+                    async for event in _paced(stream, HEARTBEAT_S, beat):
                         for text in _shown(parser, event.text, event.finish_reason is not None):
                             answer.text.append(text)
                             yield ChatEvent("delta", {"text": text})
                         if event.finish_reason is not None:
-                            usage = event.usage or usage
+                            usage = answer.usage = event.usage or usage
                             if event.finish_reason in ("stop", "length"):
                                 status, error = "complete", None
                             elif event.finish_reason == "error":  # mid-answer: keep the text
@@ -313,6 +328,10 @@ class Replies:
                 yield ChatEvent("title", {"title": title})
         yield ChatEvent("done", done)
 
+    async def _heartbeat(self, answer: _Answer) -> None:
+        """A progress write while no token comes: the answer is alive (see recovery.py)."""
+        await asyncio.to_thread(self._save, answer, "streaming", None, answer.usage)
+
     def _save(
         self,
         answer: _Answer,
@@ -332,7 +351,10 @@ class Replies:
                     log.exception("attributing the answer %s failed", answer.message_id)
             answer.meta = meta
         fields: dict[str, Any] = {"meta": meta} if meta is not None else {}
-        with self.db.unit() as uow:
+        with answer.lock, self.db.unit() as uow:
+            if answer.closed:
+                return
+            answer.closed = status != "streaming"
             uow.messages.save_progress(
                 answer.message_id,
                 "".join(answer.text),
@@ -351,3 +373,22 @@ class Replies:
             if conv is not None and not conv.title:
                 conv.title = title
                 uow.commit()
+
+
+async def _paced(
+    events: AsyncIterable[StreamEvent], every: float, beat: Callable[[], Awaitable[None]]
+) -> AsyncIterator[StreamEvent]:
+    """`events`, calling `beat` whenever `every` seconds pass without one (the pending
+    step is waited for, never cancelled by the pause, so the stream stays intact)."""
+    it = aiter(events)
+    while True:
+        step: asyncio.Future[StreamEvent] = asyncio.ensure_future(anext(it))
+        try:
+            while not (await asyncio.wait({step}, timeout=every))[0]:
+                await beat()
+        except BaseException:
+            step.cancel()
+            raise
+        if isinstance(step.exception(), StopAsyncIteration):
+            return
+        yield step.result()
