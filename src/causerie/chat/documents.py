@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
-from causerie.chat.vectors import Vectors, embed_chunks, store_vectors
 from causerie.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from causerie.engine.base import Embedder
 from causerie.rag.chunking import Chunk, chunk_blocks
 from causerie.rag.extract import FORMATS, MIME, check_zip, detect_format, extract
 from causerie.store.db import Database
 from causerie.store.tables import Document
-from causerie.store.unit import Unit
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILENAME_CHARS = 200
@@ -114,27 +112,26 @@ class Documents:
         self, db: Database, data_dir: Path, user_id: str, embedder: Embedder | None = None
     ) -> None:
         self.db, self.user_id, self.embedder = db, user_id, embedder
+        self.data_dir = data_dir
         self.folder = upload_folder(data_dir, user_id)
 
     def upload(self, filename: str, data: bytes) -> DocumentView:
-        filename = clean_filename(filename)
-        kind, chunks = read_chunks(filename, data)
-        return self._keep(filename, kind, data, chunks)
+        """Store and index at once (the CLI): the indexer's own pipeline, run here; a file
+        that cannot be read is refused as an upload would be, and nothing is kept."""
+        return self._index_now(self.queue_upload(filename, data))
 
     def add_text(self, title: str, text: str) -> DocumentView:
-        """Pasted text, read as Markdown (plain paragraphs are Markdown too)."""
-        filename, data = _text_file(title, text)
-        kind, chunks = read_chunks(filename, data)
-        return self._keep(filename, kind, data, chunks)
+        """Pasted text, read as Markdown (plain paragraphs are Markdown too), at once."""
+        return self._index_now(self.queue_text(title, text))
 
     def queue_upload(self, filename: str, data: bytes) -> DocumentView:
         """Check and store the file; the indexer reads it later (status `queued`)."""
         filename = clean_filename(filename)
-        return self._keep(filename, check_file(filename, data), data, None)
+        return self._keep(filename, check_file(filename, data), data)
 
     def queue_text(self, title: str, text: str) -> DocumentView:
         filename, data = _text_file(title, text)
-        return self._keep(filename, check_file(filename, data), data, None)
+        return self._keep(filename, check_file(filename, data), data)
 
     def queue_reindex(self, document_id: str) -> DocumentView:
         """Queue the document to be read again; its chunks are replaced when it is."""
@@ -164,39 +161,22 @@ class Documents:
         stored.unlink(missing_ok=True)
 
     def reindex(self, document_id: str) -> DocumentView:
-        """Read the stored file again (and embed it again); a failure is kept on the
-        document as its error. The slow part runs before the transaction."""
-        with self.db.unit() as uow:
-            document = self._own(uow.documents.get(self.user_id, document_id))
-            stored_name, filename = document.stored_name, document.filename
-        chunks: list[Chunk] = []
-        vectors: Vectors | None = None
-        error: str | None = None
-        try:
-            data = (self.folder / stored_name).read_bytes()
-            _, chunks = read_chunks(filename, data)
-            vectors = self._embed(chunks)
-        except InvalidRequestError as exc:
-            error = exc.message
-        except OSError as exc:
-            error = str(exc)
-        with self.db.unit() as uow:
-            document = self._own(uow.documents.get(self.user_id, document_id))
-            if document.status in ("queued", "indexing"):
-                raise ConflictError("this document is already being indexed")
-            count = uow.documents.replace_chunks(document, chunks if error is None else [])
-            document.status, document.error = ("ready", None) if error is None else ("error", error)
-            document.progress_done = document.progress_total = count
-            if error is None:
-                self._attach(uow, document.id, vectors)
-            uow.commit()
-            return document_view(document)
+        """Read the stored file again (and embed it again), at once; a failure is kept on
+        the document as its error."""
+        return self._index_now(self.queue_reindex(document_id), keep_failed=True)
 
-    def _keep(
-        self, filename: str, kind: str, data: bytes, chunks: list[Chunk] | None
-    ) -> DocumentView:
-        """Store the file and its row: with `chunks`, ready; without, queued."""
-        vectors = self._embed(chunks) if chunks is not None else None
+    def _index_now(self, view: DocumentView, *, keep_failed: bool = False) -> DocumentView:
+        from causerie.chat.indexing import index_document  # it reads files through this module
+
+        index_document(self.db, self.data_dir, self.embedder, view.id)
+        done = self.get(view.id)
+        if done.status == "error" and not keep_failed:
+            self.delete(view.id)
+            raise InvalidRequestError(done.error or "the document could not be indexed")
+        return done
+
+    def _keep(self, filename: str, kind: str, data: bytes) -> DocumentView:
+        """Store the file and its row, `queued` for the indexer."""
         suffix = next(ext for ext, k in FORMATS.items() if k == kind)
         stored_name = secrets.token_hex(16) + suffix
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -213,26 +193,16 @@ class Documents:
                     size=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),
                     stored_name=stored_name,
-                    status="ready" if chunks is not None else "queued",
+                    status="queued",
                     chunk_count=0,
-                    progress_done=len(chunks or ()),
-                    progress_total=len(chunks or ()),
+                    progress_done=0,
+                    progress_total=0,
                 )
-                if chunks is not None:
-                    uow.documents.replace_chunks(document, chunks)
-                    self._attach(uow, document.id, vectors)
                 uow.commit()
                 return document_view(document)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-
-    def _embed(self, chunks: list[Chunk]) -> Vectors | None:
-        return embed_chunks(self.embedder, chunks) if self.embedder is not None else None
-
-    def _attach(self, uow: Unit, document_id: str, vectors: Vectors | None) -> None:
-        if self.embedder is not None and vectors is not None:
-            store_vectors(uow, self.embedder.info.id, self.user_id, document_id, vectors)
 
     @staticmethod
     def _own(document: Document | None) -> Document:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +19,7 @@ from causerie.chat.vectors import embed_chunks
 from causerie.core.errors import InvalidRequestError
 from causerie.engine.base import Embedder
 from causerie.store.db import Database
-from causerie.store.indexing import Claimed
+from causerie.store.indexing import UNFINISHED, Claimed
 
 log = logging.getLogger("causerie.rag")
 INDEX_BATCH = 16
@@ -38,11 +39,44 @@ def index_next(
         uow.commit()
     if claimed is None:
         return None
+    return claimed.id, _index(db, data_dir, embedder, claimed, stop, batch)
+
+
+def index_document(
+    db: Database,
+    data_dir: Path,
+    embedder: Embedder | None,
+    document_id: str,
+    batch: int = INDEX_BATCH,
+) -> Outcome:
+    """Index this queued document now, in the caller's thread (the CLI, `Documents.upload`);
+    if a server's indexer took it first, wait for that one to finish it."""
+    with db.unit() as uow:
+        claimed = uow.index_queue.claim_document(document_id)
+        uow.commit()
+    if claimed is None:
+        while True:
+            with db.unit() as uow:
+                status = uow.index_queue.status(document_id)
+            if status not in UNFINISHED:
+                return "ready" if status == "ready" else "error" if status else "dropped"
+            time.sleep(0.2)
+    return _index(db, data_dir, embedder, claimed, None, batch)
+
+
+def _index(
+    db: Database,
+    data_dir: Path,
+    embedder: Embedder | None,
+    claimed: Claimed,
+    stop: threading.Event | None,
+    batch: int,
+) -> Outcome:
     try:
-        return claimed.id, index_claimed(db, data_dir, embedder, claimed, stop, batch)
+        return index_claimed(db, data_dir, embedder, claimed, stop, batch)
     except Exception:  # an engine or database failure: the row must not stay `indexing`
         log.exception("document %s could not be indexed", claimed.id)
-        return claimed.id, _fail(db, claimed.id, "the document could not be indexed")
+        return _fail(db, claimed.id, "the document could not be indexed")
 
 
 def index_claimed(

@@ -18,7 +18,6 @@ import numpy.typing as npt
 
 from causerie.engine.base import Embedder
 from causerie.store.db import Database
-from causerie.store.unit import Unit
 
 log = logging.getLogger("causerie.rag")
 BACKFILL_BATCH = 32
@@ -42,12 +41,6 @@ def embed_chunks(embedder: Embedder, chunks: Sequence[HeadedText]) -> Vectors:
         return np.zeros((0, embedder.dimensions), dtype=np.float32)
     texts = [embedding_text(c.heading, c.text) for c in chunks]
     return embedder.embed_sync(texts, truncate=True).vectors
-
-
-def store_vectors(uow: Unit, model: str, user_id: str, document_id: str, vectors: Vectors) -> None:
-    """Attach `vectors` (in chunk order) to the chunks of one of the user's documents."""
-    chunks = uow.documents.chunks(user_id, document_id)
-    uow.vectors.put(model, [(c.id, v) for c, v in zip(chunks, vectors, strict=True)])
 
 
 def backfill(

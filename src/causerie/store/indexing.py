@@ -39,23 +39,35 @@ class IndexQueue:
         """Move the oldest queued document to `indexing` and return it (None when none
         waits). Two workers never claim the same row: the UPDATE checks it is still queued."""
         while True:
-            row = self.s.execute(
-                select(Document.id, Document.user_id, Document.filename, Document.stored_name)
+            oldest = self.s.scalar(
+                select(Document.id)
                 .where(Document.status == "queued")
                 .order_by(Document.created_at, Document.id)
                 .limit(1)
-            ).first()
-            if row is None:
+            )
+            if oldest is None:
                 return None
-            if self._set(
-                row[0],
-                "queued",
-                status="indexing",
-                progress_done=0,
-                progress_total=0,
-                index_heartbeat=utcnow(),
-            ):
-                return Claimed(*row)
+            if (claimed := self.claim_document(oldest)) is not None:
+                return claimed
+
+    def claim_document(self, document_id: str) -> Claimed | None:
+        """Claim this document if it is queued (None if it is not, or someone was first)."""
+        row = self.s.execute(
+            select(Document.id, Document.user_id, Document.filename, Document.stored_name).where(
+                Document.id == document_id, Document.status == "queued"
+            )
+        ).first()
+        if row is None:
+            return None
+        claimed = self._set(
+            row[0],
+            "queued",
+            status="indexing",
+            progress_done=0,
+            progress_total=0,
+            index_heartbeat=utcnow(),
+        )
+        return Claimed(*row) if claimed else None
 
     def requeue_unfinished(self, stale_after: float = 0.0) -> int:
         """Documents a stopped process left `indexing` wait again: those whose worker has
