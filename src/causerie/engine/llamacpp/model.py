@@ -68,9 +68,12 @@ class LlamaRuntime:
         cparams.n_seq_max = config.n_seq_max
         cparams.n_threads = config.n_threads
         cparams.n_threads_batch = config.n_threads
-        # one KV buffer for all slots (each sequence's attention masked to its own cells):
-        # at 8 streams ~12 % faster than a stream per slot (bench/run_all.py, c=8, A/B)
-        cparams.kv_unified = True
+        # one KV stream per slot: a sequence attends over its own cells only. Measured side by
+        # side (bench/run_all.py, 8 slots): a unified buffer is ~15 % faster at 8 short
+        # streams but, with idle conversations kept in cache, every decode and prefill then
+        # spans their cells too: turn-10 TTFT of 4 conversations 592 ms vs 377 ms per slot.
+        # Conversation latency wins.
+        cparams.kv_unified = False
         cparams.no_perf = True
         ctx = lc.llama_init_from_model(model, cparams)
         if not ctx:
