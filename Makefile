@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 serve: install
-	$(VENV)/bin/causerie serve
+	$(VENV)/bin/causerie serve --embedding-model minilm
 
 test: install
 	bash scripts/ensure-postgres.sh
