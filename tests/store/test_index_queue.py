@@ -107,3 +107,31 @@ def test_deleted_row_drops_the_work_and_restart_requeues(db: Database) -> None:
     with db.unit() as uow:
         claimed = uow.index_queue.claim()
         assert claimed is not None and claimed.id == stuck
+
+
+def test_a_worker_whose_document_was_claimed_again_writes_nothing(db: Database) -> None:
+    """A row queued again (its worker looked dead) and claimed by a second worker: the first
+    worker, alive after all, can no longer write chunks, progress or an outcome."""
+    alice = add_user(db, "takeover@example.org")
+    doc = queue_document(db, alice, "slow.txt")
+    with db.unit() as uow:
+        first = uow.index_queue.claim()
+        assert first is not None and first.id == doc
+        assert uow.index_queue.start(doc, 2, first.claim)
+        uow.commit()
+    with db.unit() as uow:
+        assert uow.index_queue.requeue_unfinished() == 1
+        second = uow.index_queue.claim()
+        assert second is not None and second.claim == first.claim + 1
+        assert uow.index_queue.start(doc, 2, second.claim)
+        uow.commit()
+    with db.unit() as uow:
+        assert uow.index_queue.add_chunks(doc, 1, [Piece(0, "", "stale")], first.claim) == []
+        assert not uow.index_queue.finish(doc, 1, first.claim)
+        assert not uow.index_queue.fail(doc, "late", first.claim)
+        assert not uow.index_queue.release(doc, first.claim)
+        assert uow.index_queue.add_chunks(doc, 2, [Piece(0, "", "fresh")], second.claim)
+        assert uow.index_queue.finish(doc, 1, second.claim)
+        uow.commit()
+    assert row(db, doc) == ("ready", 2, 2, 1)
+    assert search(db, alice, "stale") == [] and search(db, alice, "fresh") == ["fresh"]

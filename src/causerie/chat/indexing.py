@@ -76,7 +76,7 @@ def _index(
         return index_claimed(db, data_dir, embedder, claimed, stop, batch)
     except Exception:  # an engine or database failure: the row must not stay `indexing`
         log.exception("document %s could not be indexed", claimed.id)
-        return _fail(db, claimed.id, "the document could not be indexed")
+        return _fail(db, claimed, "the document could not be indexed")
 
 
 def index_claimed(
@@ -91,39 +91,39 @@ def index_claimed(
         data = (upload_folder(data_dir, doc.user_id) / doc.stored_name).read_bytes()
         _, chunks = read_chunks(doc.filename, data)
     except InvalidRequestError as exc:
-        return _fail(db, doc.id, exc.message)
+        return _fail(db, doc, exc.message)
     except OSError as exc:
         log.warning("document %s: its stored file cannot be read: %s", doc.id, exc)
-        return _fail(db, doc.id, "the stored file cannot be read")
+        return _fail(db, doc, "the stored file cannot be read")
     with db.unit() as uow:
-        if not uow.index_queue.start(doc.id, len(chunks)):
+        if not uow.index_queue.start(doc.id, len(chunks), doc.claim):
             return "dropped"
         uow.commit()
     for first in range(0, len(chunks), batch):
         if stop is not None and stop.is_set():  # a clean stop gives the document back
             with db.unit() as uow:
-                uow.index_queue.release(doc.id)
+                uow.index_queue.release(doc.id, doc.claim)
                 uow.commit()
             return "stopped"
         part = chunks[first : first + batch]
         vectors = embed_chunks(embedder, part) if embedder is not None else None
         with db.unit() as uow:
-            ids = uow.index_queue.add_chunks(doc.id, first + len(part), part)
+            ids = uow.index_queue.add_chunks(doc.id, first + len(part), part, doc.claim)
             if not ids:
                 return "dropped"
             if embedder is not None and vectors is not None:
                 uow.vectors.put(embedder.info.id, list(zip(ids, vectors, strict=True)))
             uow.commit()
     with db.unit() as uow:
-        if not uow.index_queue.finish(doc.id, len(chunks)):
+        if not uow.index_queue.finish(doc.id, len(chunks), doc.claim):
             return "dropped"
         uow.commit()
     return "ready"
 
 
-def _fail(db: Database, document_id: str, error: str) -> Outcome:
+def _fail(db: Database, doc: Claimed, error: str) -> Outcome:
     with db.unit() as uow:
-        if not uow.index_queue.fail(document_id, error):
+        if not uow.index_queue.fail(doc.id, error, doc.claim):
             return "dropped"
         uow.commit()
     return "error"

@@ -25,6 +25,7 @@ class Claimed:
     user_id: str
     filename: str
     stored_name: str
+    claim: int  # this claim's number: the worker's writes count only while it is current
 
 
 def _count(result: Any) -> int:
@@ -53,21 +54,28 @@ class IndexQueue:
     def claim_document(self, document_id: str) -> Claimed | None:
         """Claim this document if it is queued (None if it is not, or someone was first)."""
         row = self.s.execute(
-            select(Document.id, Document.user_id, Document.filename, Document.stored_name).where(
-                Document.id == document_id, Document.status == "queued"
-            )
+            select(
+                Document.id,
+                Document.user_id,
+                Document.filename,
+                Document.stored_name,
+                Document.index_claim,
+            ).where(Document.id == document_id, Document.status == "queued")
         ).first()
         if row is None:
             return None
+        claim = row[4] + 1
         claimed = self._set(
             row[0],
             "queued",
+            row[4],
             status="indexing",
             progress_done=0,
             progress_total=0,
             index_heartbeat=utcnow(),
+            index_claim=claim,
         )
-        return Claimed(*row) if claimed else None
+        return Claimed(row[0], row[1], row[2], row[3], claim) if claimed else None
 
     def requeue_unfinished(self, stale_after: float = 0.0) -> int:
         """Documents a stopped process left `indexing` wait again: those whose worker has
@@ -85,9 +93,9 @@ class IndexQueue:
             )
         )
 
-    def release(self, document_id: str) -> bool:
+    def release(self, document_id: str, claim: int | None = None) -> bool:
         """A worker that stops gives its document back to the queue (from the start)."""
-        return self._set(document_id, "indexing", status="queued", progress_done=0)
+        return self._set(document_id, "indexing", claim, status="queued", progress_done=0)
 
     def queued(self) -> int:
         return len(self.s.scalars(select(Document.id).where(Document.status == "queued")).all())
@@ -95,12 +103,14 @@ class IndexQueue:
     def status(self, document_id: str) -> str | None:
         return self.s.scalar(select(Document.status).where(Document.id == document_id))
 
-    def start(self, document_id: str, total: int) -> bool:
+    def start(self, document_id: str, total: int, claim: int | None = None) -> bool:
         """Drop any chunks of an earlier reading and set the total; False when the row is
-        gone or no longer `indexing`."""
+        gone, no longer `indexing`, or claimed again since `claim` (by another worker).
+        Every write below takes the same `claim` (None: no claim check, for tests)."""
         if not self._set(
             document_id,
             "indexing",
+            claim,
             progress_done=0,
             progress_total=total,
             index_heartbeat=utcnow(),
@@ -109,10 +119,14 @@ class IndexQueue:
         self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
         return True
 
-    def add_chunks(self, document_id: str, done: int, chunks: Iterable[ChunkLike]) -> list[str]:
+    def add_chunks(
+        self, document_id: str, done: int, chunks: Iterable[ChunkLike], claim: int | None = None
+    ) -> list[str]:
         """Store the next chunks (ids in order) and the progress; [] when the row is gone
         or no longer `indexing` (nothing is written then)."""
-        if not self._set(document_id, "indexing", progress_done=done, index_heartbeat=utcnow()):
+        if not self._set(
+            document_id, "indexing", claim, progress_done=done, index_heartbeat=utcnow()
+        ):
             return []
         rows = [
             DocumentChunk(
@@ -124,23 +138,30 @@ class IndexQueue:
         self.s.flush()
         return [r.id for r in rows]
 
-    def finish(self, document_id: str, chunk_count: int) -> bool:
+    def finish(self, document_id: str, chunk_count: int, claim: int | None = None) -> bool:
         return self._set(
-            document_id, "indexing", status="ready", error=None, chunk_count=chunk_count
+            document_id, "indexing", claim, status="ready", error=None, chunk_count=chunk_count
         )
 
-    def fail(self, document_id: str, error: str) -> bool:
+    def fail(self, document_id: str, error: str, claim: int | None = None) -> bool:
         if not self._set(
-            document_id, "indexing", status="error", error=error, chunk_count=0, progress_done=0
+            document_id,
+            "indexing",
+            claim,
+            status="error",
+            error=error,
+            chunk_count=0,
+            progress_done=0,
         ):
             return False
         self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
         return True
 
-    def _set(self, document_id: str, expected: str, **values: Any) -> bool:
+    def _set(self, document_id: str, expected: str, claim: int | None, **values: Any) -> bool:
+        current = [Document.index_claim == claim] if claim is not None else []
         result = self.s.execute(
             update(Document)
-            .where(Document.id == document_id, Document.status == expected)
+            .where(Document.id == document_id, Document.status == expected, *current)
             .values(**values)
             .execution_options(synchronize_session=False)
         )

@@ -216,6 +216,9 @@ class Document(Base):
     # when the worker indexing it last wrote progress: a row `indexing` with no heartbeat for
     # long was left by a stopped process (another live process keeps its own fresh)
     index_heartbeat: Mapped[datetime | None] = mapped_column(nullable=True)
+    # counts the claims of the document by indexing workers: a worker's writes hold only
+    # while its claim is the last (a row queued again and claimed anew drops the old one)
+    index_claim: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
