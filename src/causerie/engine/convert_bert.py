@@ -9,6 +9,7 @@ WordPiece tokenizer expects). Weights stay float32 unless `f16` is asked.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,7 @@ def convert_bert(source: Path, out: Path, *, f16: bool = False) -> Path:
     import gguf
     from safetensors.numpy import load_file
 
+    logging.getLogger("gguf").setLevel(logging.WARNING)  # its writer narrates every key
     config = _read_json(source / "config.json")
     if config.get("model_type") != "bert":
         raise ConfigurationError(f"{source} is not a BERT model (model_type is not 'bert')")

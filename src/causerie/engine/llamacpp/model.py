@@ -19,17 +19,18 @@ from causerie.core.errors import ModelLoadError
 
 log = logging.getLogger("causerie.engine")
 _LOG_CALLBACK: Any = None
+GGML_LOG_LEVEL_ERROR = 4  # ggml.h: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5
 
 
 def _install_log_callback() -> None:
-    """Route llama.cpp's chatter to Python logging (errors only by default)."""
+    """Route llama.cpp's errors to Python logging (its warnings and chatter stay quiet)."""
     global _LOG_CALLBACK
     if _LOG_CALLBACK is not None:
         return
 
     @lc.llama_log_callback  # type: ignore[untyped-decorator]
     def _callback(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        if level == 3:  # GGML_LOG_LEVEL_ERROR
+        if level == GGML_LOG_LEVEL_ERROR:
             log.error("llama.cpp: %s", text.decode("utf-8", "replace").rstrip())
 
     _LOG_CALLBACK = _callback
