@@ -9,11 +9,10 @@ leaves it `interrupted` with the text so far; a crash is repaired at the next st
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,6 @@ from causerie.core.types import (
     GenerationRequest,
     Message,
     SamplingParams,
-    StreamEvent,
     ToolCall,
     Usage,
 )
@@ -73,6 +71,7 @@ class _Answer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     closed: bool = False
     usage: Usage = field(default_factory=Usage)  # the engine's figures, once it gave them
+    saved_at: float = field(default_factory=time.monotonic)  # its row's last write
 
 
 class Replies:
@@ -236,10 +235,10 @@ class Replies:
         while True:
             status, usage, failed = "interrupted", Usage(), False
             error: str | None = "the answer was stopped"
-            last_save = time.monotonic()
             specs = answer.tools.specs(round_)
             parser = ToolCallStream() if specs else None
             calls: list[ToolCall] = []
+            keepalive = asyncio.create_task(self._keep_alive(answer))
             try:
                 if opening is not None:
                     yield opening
@@ -252,8 +251,7 @@ class Replies:
                 )
                 stream = await self.engine.submit(request)
                 try:
-                    beat = functools.partial(self._heartbeat, answer)
-                    async for event in _paced(stream, HEARTBEAT_S, beat):
+                    async for event in stream:
                         for text in _shown(parser, event.text, event.finish_reason is not None):
                             answer.text.append(text)
                             yield ChatEvent("delta", {"text": text})
@@ -266,8 +264,7 @@ class Replies:
                                 failed = True
                             else:
                                 error = event.error or "the answer was stopped"
-                        if time.monotonic() - last_save >= SAVE_EVERY:
-                            last_save = time.monotonic()
+                        if time.monotonic() - answer.saved_at >= SAVE_EVERY:
                             await asyncio.to_thread(self._save, answer, "streaming", None, usage)
                 finally:
                     await stream.aclose()
@@ -277,6 +274,7 @@ class Replies:
             except CauserieError as exc:
                 status, error = "error", exc.message
             finally:
+                keepalive.cancel()
                 # synchronous on purpose: this must run even while the task is being cancelled
                 meta = {"tool_calls": [call_dict(c) for c in calls]} if calls else None
                 self._save(answer, status, error, usage, meta)
@@ -328,9 +326,14 @@ class Replies:
                 yield ChatEvent("title", {"title": title})
         yield ChatEvent("done", done)
 
-    async def _heartbeat(self, answer: _Answer) -> None:
-        """A progress write while no token comes: the answer is alive (see recovery.py)."""
-        await asyncio.to_thread(self._save, answer, "streaming", None, answer.usage)
+    async def _keep_alive(self, answer: _Answer) -> None:
+        """While the answer is open, a progress write whenever none came for HEARTBEAT_S
+        (queued, a slow first token): recovery.py takes a silent answer for a dead
+        process's. Runs beside the token loop, which it never touches."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            if time.monotonic() - answer.saved_at >= HEARTBEAT_S:
+                await asyncio.to_thread(self._save, answer, "streaming", None, answer.usage)
 
     def _save(
         self,
@@ -366,6 +369,7 @@ class Replies:
                 **fields,
             )
             uow.commit()
+            answer.saved_at = time.monotonic()
 
     def _set_title(self, conversation_id: str, title: str) -> None:
         with self.db.unit() as uow:
@@ -373,22 +377,3 @@ class Replies:
             if conv is not None and not conv.title:
                 conv.title = title
                 uow.commit()
-
-
-async def _paced(
-    events: AsyncIterable[StreamEvent], every: float, beat: Callable[[], Awaitable[None]]
-) -> AsyncIterator[StreamEvent]:
-    """`events`, calling `beat` whenever `every` seconds pass without one (the pending
-    step is waited for, never cancelled by the pause, so the stream stays intact)."""
-    it = aiter(events)
-    while True:
-        step: asyncio.Future[StreamEvent] = asyncio.ensure_future(anext(it))
-        try:
-            while not (await asyncio.wait({step}, timeout=every))[0]:
-                await beat()
-        except BaseException:
-            step.cancel()
-            raise
-        if isinstance(step.exception(), StopAsyncIteration):
-            return
-        yield step.result()
