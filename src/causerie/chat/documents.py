@@ -2,37 +2,27 @@
 
 An upload is checked (size, type by extension and content, archive bombs) and stored: the
 file under a server-made name in `data_dir/uploads/<user_id>/`. `queue_*` leave the row
-`queued` for the background indexer (chat/indexing.py); `upload`/`add_text`/`reindex`
-read it into chunks (and vectors) at once, in one transaction (the CLI's way). Every read
+`queued` for the background indexer; `upload`/`add_text`/`reindex` run the same
+indexing (chat/indexing.py) at once, in the caller's thread (the CLI's way). Every read
 and write goes through the owner: another user's document is simply not found.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from datetime import datetime
+from pathlib import Path
 
+from causerie.chat.indexing import index_document
+from causerie.chat.uploads import MAX_FILENAME_CHARS, check_file, clean_filename, upload_folder
 from causerie.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from causerie.engine.base import Embedder
-from causerie.rag.chunking import Chunk, chunk_blocks
-from causerie.rag.extract import FORMATS, MIME, check_zip, detect_format, extract
+from causerie.rag.extract import FORMATS, MIME
+from causerie.store.accounts import as_utc
 from causerie.store.db import Database
 from causerie.store.tables import Document
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_FILENAME_CHARS = 200
-_USER_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-class FileTooLargeError(InvalidRequestError):
-    status = 413
-    code = "file_too_large"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,49 +52,8 @@ def document_view(d: Document) -> DocumentView:
         chunk_count=d.chunk_count,
         progress_done=d.progress_done,
         progress_total=d.progress_total,
-        created_at=d.created_at.replace(tzinfo=UTC)
-        if d.created_at.tzinfo is None
-        else d.created_at,
+        created_at=as_utc(d.created_at),
     )
-
-
-def clean_filename(name: str) -> str:
-    """The base name a user gave, without folders or control characters (for display)."""
-    base = PurePath(name.replace("\\", "/")).name
-    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
-    if not base or base in (".", ".."):
-        raise InvalidRequestError("a file name is required", param="filename")
-    if len(base) > MAX_FILENAME_CHARS:
-        stem, suffix = os.path.splitext(base)
-        base = stem[: MAX_FILENAME_CHARS - len(suffix)] + suffix
-    return base
-
-
-def upload_folder(data_dir: Path, user_id: str) -> Path:
-    if not _USER_ID.match(user_id):  # it names a folder: never anything else
-        raise ValueError("unexpected user id")
-    return data_dir / "uploads" / user_id
-
-
-def check_file(filename: str, data: bytes) -> str:
-    """The format of a file, after the cheap checks: size, type, archive bomb."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise FileTooLargeError(f"files may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
-    if not data:
-        raise InvalidRequestError("the file is empty", param="file")
-    kind = detect_format(filename, data)
-    if kind == "docx":
-        check_zip(data)  # reads the zip's directory only
-    return kind
-
-
-def read_chunks(filename: str, data: bytes) -> tuple[str, list[Chunk]]:
-    """(format, chunks) of a file; errors for a wrong type, a bomb or no text at all."""
-    kind = check_file(filename, data)
-    chunks = chunk_blocks(extract(kind, data))
-    if not chunks:
-        raise InvalidRequestError("no text could be found in this file", code="no_text")
-    return kind, chunks
 
 
 class Documents:
@@ -166,8 +115,6 @@ class Documents:
         return self._index_now(self.queue_reindex(document_id), keep_failed=True)
 
     def _index_now(self, view: DocumentView, *, keep_failed: bool = False) -> DocumentView:
-        from causerie.chat.indexing import index_document  # it reads files through this module
-
         index_document(self.db, self.data_dir, self.embedder, view.id)
         done = self.get(view.id)
         if done.status == "error" and not keep_failed:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from causerie.chat.documents import read_chunks, upload_folder
+from causerie.chat.uploads import read_chunks, upload_folder
 from causerie.chat.vectors import embed_chunks
 from causerie.core.errors import InvalidRequestError
 from causerie.engine.base import Embedder

@@ -7,10 +7,11 @@ documents; only an admin may share one (then everyone may read it, never change 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from causerie.chat.documents import DocumentView, document_view
 from causerie.core.errors import NotFoundError, PermissionDeniedError
+from causerie.store.accounts import as_utc
 from causerie.store.db import Database
 from causerie.store.tables import KnowledgeCollection
 from causerie.store.unit import Unit
@@ -28,7 +29,7 @@ class CollectionView:
 
 
 def collection_view(c: KnowledgeCollection, user_id: str, count: int) -> CollectionView:
-    created = c.created_at if c.created_at.tzinfo else c.created_at.replace(tzinfo=UTC)
+    created = as_utc(c.created_at)
     return CollectionView(
         id=c.id,
         name=c.name,

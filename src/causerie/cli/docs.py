@@ -16,8 +16,9 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 
 from causerie.chat.accounts import normalise_email
-from causerie.chat.documents import MAX_UPLOAD_BYTES, Documents, FileTooLargeError
+from causerie.chat.documents import Documents
 from causerie.chat.knowledge import Collections
+from causerie.chat.uploads import MAX_UPLOAD_BYTES, FileTooLargeError
 from causerie.cli.db import database_url
 from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
 from causerie.core.settings import Settings

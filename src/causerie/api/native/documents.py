@@ -17,13 +17,9 @@ from pydantic import BaseModel, Field
 
 from causerie.api.deps import DbDep, IndexerDep, SettingsDep
 from causerie.api.security import CurrentUser
-from causerie.chat.documents import (
-    MAX_UPLOAD_BYTES,
-    Documents,
-    DocumentView,
-    FileTooLargeError,
-)
+from causerie.chat.documents import Documents, DocumentView
 from causerie.chat.indexer import Indexer
+from causerie.chat.uploads import MAX_UPLOAD_BYTES, FileTooLargeError
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 TOO_LARGE = f"files may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
