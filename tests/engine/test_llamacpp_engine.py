@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -217,3 +218,42 @@ def test_logit_bias_bans_a_token(engine: LlamaCppEngine) -> None:
         run(engine, ask(PROMPTS[0], max_tokens=8, logit_bias=((first, -100.0),)))
     )
     assert biased != free
+
+
+def test_a_step_is_one_micro_batch_whatever_the_arrival_order(model_path: Path) -> None:
+    """With a KV stream per slot llama.cpp splits a batch at every break in the order of
+    sequence ids; conversations that come back in reverse order must still be decoded in
+    slot order, one pass over the weights per step."""
+    engine = make_engine(model_path, parallel=4)
+    runtime = engine._require_runtime()
+    steps: list[list[int]] = []
+    decode = runtime.decode
+
+    def spy(batch: object) -> int:
+        raw: Any = batch
+        steps.append([raw.seq_id[i][0] for i in range(raw.n_tokens)])
+        return decode(batch)
+
+    runtime.decode = spy  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        questions = PROMPTS[:4]
+        firsts = await asyncio.gather(*(run(engine, ask(q, max_tokens=6)) for q in questions))
+        steps.clear()
+        follow_ups = [
+            ask("And then?", (Message("user", q), Message("assistant", text)), max_tokens=6)
+            for q, (text, _) in zip(questions, firsts, strict=True)
+        ]
+        streams = []
+        for request in reversed(follow_ups):  # admitted last slot first
+            streams.append(await engine.submit(request))
+        for stream in streams:
+            async for _ in stream:
+                pass
+
+    try:
+        asyncio.run(scenario())
+        assert any(len(set(ids)) == 4 for ids in steps)  # the four shared steps
+        assert all(ids == sorted(ids) for ids in steps)
+    finally:
+        asyncio.run(engine.close())

@@ -155,34 +155,38 @@ class Scheduler:
             self._observe("cached_tokens", reuse)
 
     def _step(self) -> None:
-        batch = self.batch
-        batch.clear()
-        outputs: list[tuple[Sequence, int]] = []
-        decoding = False
+        plan: list[tuple[Sequence, Slot, list[int]]] = []
         for seq in self.running:
             if seq.next_token is not None and seq.slot is not None:
-                slot = seq.slot
-                outputs.append((seq, batch.add(seq.next_token, len(slot.cache), slot.id, True)))
-                slot.cache.append(seq.next_token)
+                plan.append((seq, seq.slot, [seq.next_token]))
                 seq.next_token = None
-                decoding = True
-        budget = batch.room if not decoding else min(batch.room, PREFILL_CHUNK_WHILE_DECODING)
-        for seq in self.running:
+        room = self.batch.capacity - len(plan)
+        budget = min(room, PREFILL_CHUNK_WHILE_DECODING) if plan else room
+        for seq in self.running:  # prompt chunks first come, first served
             if budget <= 0:
                 break
             if not seq.prefilling or seq.slot is None:
                 continue
-            slot = seq.slot
-            start = len(slot.cache)
+            start = len(seq.slot.cache)
             take = seq.prompt[start : start + budget]
-            last = start + len(take) == len(seq.prompt)
-            for offset, token in enumerate(take):
-                row = batch.add(token, start + offset, slot.id, last and offset == len(take) - 1)
-            slot.cache.extend(take)
+            plan.append((seq, seq.slot, take))
             budget -= len(take)
             self._observe("prefill_tokens", len(take))
-            if last:
+        # With one KV stream per slot, llama.cpp cuts a batch into one micro-batch (one
+        # pass over the weights) per run of consecutive sequence ids in row order; rows
+        # in slot order make every run of busy slots a single micro-batch.
+        plan.sort(key=lambda item: item[1].id)
+        batch = self.batch
+        batch.clear()
+        outputs: list[tuple[Sequence, int]] = []
+        for seq, slot, tokens in plan:
+            start, last = len(slot.cache), len(tokens) - 1
+            logits = start + len(tokens) >= len(seq.prompt)  # a decode row or a prompt's end
+            for offset, token in enumerate(tokens):
+                row = batch.add(token, start + offset, slot.id, logits and offset == last)
+            if logits:
                 outputs.append((seq, row))
+            slot.cache.extend(tokens)
         if batch.n == 0:
             return
         rc = self.rt.decode(batch.raw)
