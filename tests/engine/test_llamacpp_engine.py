@@ -257,3 +257,44 @@ def test_a_step_is_one_micro_batch_whatever_the_arrival_order(model_path: Path) 
         assert all(ids == sorted(ids) for ids in steps)
     finally:
         asyncio.run(engine.close())
+
+
+PERSONA = Message(
+    "system",
+    "You are Causerie, a patient assistant for a public library. You answer questions "
+    "about opening hours, borrowing rules and events, in short and friendly sentences, "
+    "and you say so plainly when you do not know.",
+)
+
+
+def test_a_new_chat_copies_a_shared_system_prompt_from_a_busy_slot(model_path: Path) -> None:
+    question = ask("Can I borrow a film?", max_tokens=24)
+    request = GenerationRequest(
+        model="", params=question.params, messages=(PERSONA, question.messages[-1])
+    )
+    fresh = make_engine(model_path, parallel=2)
+    try:
+        alone, alone_last = asyncio.run(run(fresh, request))
+    finally:
+        asyncio.run(fresh.close())
+    engine = make_engine(model_path, parallel=2)
+
+    async def scenario() -> tuple[str, StreamEvent]:
+        other = ask("Tell me a long story.", max_tokens=300, ignore_eos=True)
+        busy = await engine.submit(
+            GenerationRequest(model="", params=other.params, messages=(PERSONA, other.messages[-1]))
+        )
+        events = busy.__aiter__()
+        await events.__anext__()  # the persona is in slot 0's cache, and slot 0 is busy
+        result = await run(engine, request)
+        await busy.aclose()
+        return result
+
+    try:
+        text, last = asyncio.run(scenario())
+        assert alone_last.usage is not None and last.usage is not None
+        assert alone_last.usage.cached_tokens == 0
+        assert last.usage.cached_tokens >= 40  # the persona's tokens were copied, not decoded
+        assert text == alone  # and the answer is the one a cold cache gives
+    finally:
+        asyncio.run(engine.close())

@@ -49,6 +49,11 @@ class Metrics:
         self.cached_tokens = Counter(
             "causerie_prompt_tokens_reused", "prompt tokens served from the KV cache", registry=r
         )
+        self.copied_tokens = Counter(
+            "causerie_prompt_tokens_copied",
+            "prompt tokens copied from another slot's cache (a shared system prompt)",
+            registry=r,
+        )
         self.generated = Counter("causerie_generated_tokens", "tokens generated", registry=r)
         self.finished = Counter("causerie_requests_finished", "requests finished", registry=r)
         self.ttft = Histogram(
@@ -67,6 +72,7 @@ class Metrics:
             "prompt_tokens": self.prompt_tokens.inc,
             "prefill_tokens": self.prefill_tokens.inc,
             "cached_tokens": self.cached_tokens.inc,
+            "copied_tokens": self.copied_tokens.inc,
             "generated_tokens": self.generated.inc,
             "finished": self.finished.inc,
             "ttft": self.ttft.observe,

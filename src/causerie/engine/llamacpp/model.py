@@ -89,6 +89,7 @@ class LlamaRuntime:
         self.bos = int(lc.llama_vocab_bos(self.vocab))
         self._pieces: dict[int, bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
+        self._copy_buf = bytearray()  # grows to the largest sequence copied (seq_copy)
 
     # --- tokens -----------------------------------------------------------------------
     def tokenize(self, text: str, *, add_special: bool, parse_special: bool) -> list[int]:
@@ -141,6 +142,18 @@ class LlamaRuntime:
     def state_set(self, seq_id: int, data: bytes) -> bool:
         buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
         return bool(lc.llama_state_seq_set_data(self.ctx, buf, len(data), seq_id))
+
+    def seq_copy(self, src: int, dst: int) -> bool:
+        """Make `dst` hold a copy of `src`'s cache. Each slot has its own KV stream, which
+        llama.cpp can only copy whole, so this goes through the state API: two memcpys of
+        the sequence's cells through one reused buffer, far cheaper than a prefill."""
+        size = lc.llama_state_seq_get_size(self.ctx, src)
+        if len(self._copy_buf) < size:
+            self._copy_buf = bytearray(size)
+        buf = (ctypes.c_uint8 * size).from_buffer(self._copy_buf)
+        written = lc.llama_state_seq_get_data(self.ctx, buf, size, src)
+        self.seq_clear(dst)
+        return written > 0 and bool(lc.llama_state_seq_set_data(self.ctx, buf, written, dst))
 
     def decode(self, batch: Any) -> int:
         return int(lc.llama_decode(self.ctx, batch))

@@ -26,10 +26,13 @@ class Sampler:
     ) -> None:
         chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
         self.chain = chain
-        self._argmax = False
+        self._argmax: Argmax | None = None
         self.grammar: Any = grammar or None
         if self.grammar is not None:
             self._constrained = _Constrained(n_vocab)
+        penalised = bool(
+            params.repeat_penalty != 1.0 or params.frequency_penalty or params.presence_penalty
+        )
         biases = [(tok, bias) for tok, bias in params.logit_bias if 0 <= tok < n_vocab]
         biases += [(tok, float("-inf")) for tok in banned]
         if biases:
@@ -39,7 +42,7 @@ class Sampler:
             lc.llama_sampler_chain_add(
                 chain, lc.llama_sampler_init_logit_bias(n_vocab, len(biases), arr)
             )
-        if params.repeat_penalty != 1.0 or params.frequency_penalty or params.presence_penalty:
+        if penalised:
             lc.llama_sampler_chain_add(
                 chain,
                 lc.llama_sampler_init_penalties(
@@ -51,9 +54,8 @@ class Sampler:
             )
         if params.temperature <= 0.0:
             lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_greedy())
-            # plain greedy needs no candidate array: an argmax over the logits is enough
-            self._argmax = lc.llama_sampler_chain_n(chain) == 1 and self.grammar is None
-            self._n_vocab = n_vocab
+            if not penalised and self.grammar is None:
+                self._argmax = Argmax(n_vocab, biases)
             return
         if params.top_k > 0:
             lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_top_k(params.top_k))
@@ -66,9 +68,9 @@ class Sampler:
         lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_dist(seed & 0xFFFFFFFF))
 
     def sample(self, ctx: Any, index: int) -> int:
-        if self._argmax:
+        if self._argmax is not None:
             logits = ctypes.cast(lc.llama_get_logits_ith(ctx, index), _FLOATS)
-            return int(np.ctypeslib.as_array(logits, shape=(self._n_vocab,)).argmax())
+            return self._argmax.pick(np.ctypeslib.as_array(logits, shape=(self._argmax.n_vocab,)))
         if self.grammar is None:
             return int(lc.llama_sampler_sample(self.chain, ctx, index))
         return self._constrained.sample(self.chain, self.grammar, ctx, index)
@@ -80,6 +82,40 @@ class Sampler:
         if self.grammar is not None:
             lc.llama_sampler_free(self.grammar)
             self.grammar = None
+
+
+class Argmax:
+    """Greedy choice straight from the logits, the same token llama.cpp's logit-bias and
+    greedy samplers would pick, without their copy of the whole vocabulary into a
+    candidate array on every token. Biased tokens (`logit_bias`, end-of-generation tokens
+    banned by `ignore_eos`) are few: they are compared on their own, and only when the
+    plain argmax is one of them is the vocabulary copied and biased."""
+
+    def __init__(self, n_vocab: int, biases: list[tuple[int, float]]) -> None:
+        self.n_vocab = n_vocab
+        merged: dict[int, float] = {}
+        for token, bias in biases:  # llama.cpp adds every entry, repeats included
+            merged[token] = merged.get(token, 0.0) + bias
+        ids = sorted(merged)  # ties go to the lowest token id, as in llama.cpp
+        self.ids = np.array(ids, dtype=np.int64)
+        self.bias = np.array([merged[t] for t in ids], dtype=np.float32)
+        self.biased = frozenset(ids)
+        self.scratch = np.empty(n_vocab, dtype=np.float32) if ids else None
+
+    def pick(self, logits: np.ndarray[Any, Any]) -> int:
+        best = int(logits.argmax())
+        if self.scratch is None:
+            return best
+        if best in self.biased:
+            np.copyto(self.scratch, logits)
+            self.scratch[self.ids] += self.bias
+            return int(self.scratch.argmax())
+        shifted = logits[self.ids] + self.bias
+        j = int(shifted.argmax())
+        top = logits[best]
+        if shifted[j] > top or (shifted[j] == top and self.ids[j] < best):
+            return int(self.ids[j])
+        return best
 
 
 class _Constrained:

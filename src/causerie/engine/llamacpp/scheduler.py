@@ -19,7 +19,7 @@ from causerie.engine.llamacpp.batch import Batch
 from causerie.engine.llamacpp.model import LlamaRuntime
 from causerie.engine.llamacpp.sampler import Sampler, logprobs_of
 from causerie.engine.llamacpp.sequence import Sequence
-from causerie.engine.llamacpp.slots import ParkingLot, Slot, choose_slot, touch
+from causerie.engine.llamacpp.slots import ParkingLot, Slot, choose_slot, donor, touch
 from causerie.engine.stops import StopMatcher
 
 log = logging.getLogger("causerie.engine")
@@ -134,6 +134,13 @@ class Scheduler:
                 self.rt.seq_clear(slot.id)
                 slot.cache = parked.tokens if self.rt.state_set(slot.id, parked.state) else []
             reuse = min(choice.reuse, len(slot.cache), len(seq.prompt) - 1)
+            found = donor(self.slots, slot, seq.prompt[:-1], reuse)
+            if found is not None:
+                source, shared = found
+                copied = self.rt.seq_copy(source.id, slot.id)
+                slot.cache = list(source.cache) if copied else []
+                reuse = shared if copied else 0
+                self._observe("copied_tokens", reuse)
             if not self.rt.seq_rm(slot.id, reuse, -1):
                 self.rt.seq_clear(slot.id)
                 reuse = 0

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PARK_MIN_TOKENS = 32  # caches shorter than this are cheaper to recompute than to park
+# Copying a slot's cache costs about 1/64 of prefilling as many tokens (measured on the
+# bundled model: ~35 us per copied token against ~2.3 ms per prefilled one, and the copy
+# takes the donor's whole cache), with a floor below which a copy is not worth a step.
+DONOR_TOKENS_PER_SAVED = 64
+DONOR_MIN_SAVED = 4
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
@@ -113,3 +118,20 @@ def choose_slot(slots: list[Slot], lot: ParkingLot, prompt: list[int]) -> Choice
 
 def touch(slot: Slot) -> None:
     slot.last_used = time.monotonic()
+
+
+def donor(slots: list[Slot], target: Slot, prompt: list[int], have: int) -> tuple[Slot, int] | None:
+    """Another slot, busy or free, whose cache starts with more of `prompt` than the `have`
+    tokens `target` keeps (most often a system prompt or persona that every new chat
+    shares), when copying its cache is cheaper than prefilling the difference."""
+    best: tuple[Slot, int] | None = None
+    for slot in slots:
+        if slot is target or not slot.cache:
+            continue
+        shared = common_prefix(slot.cache, prompt)
+        saved = shared - have
+        if saved < DONOR_MIN_SAVED or saved * DONOR_TOKENS_PER_SAVED < len(slot.cache):
+            continue
+        if best is None or shared > best[1]:
+            best = (slot, shared)
+    return best

@@ -1,0 +1,44 @@
+"""Slot choice and cache donors, on token lists alone (no model)."""
+
+from __future__ import annotations
+
+from causerie.engine.llamacpp.slots import (
+    DONOR_TOKENS_PER_SAVED,
+    ParkingLot,
+    Slot,
+    choose_slot,
+    common_prefix,
+    donor,
+)
+
+SYSTEM = list(range(100, 140))  # a 40-token system prompt
+
+
+def test_common_prefix() -> None:
+    assert common_prefix([1, 2, 3], [1, 2, 4]) == 2
+    assert common_prefix([1, 2], [1, 2, 3]) == 2
+    assert common_prefix([], [1]) == 0
+    assert common_prefix(list(range(1000)), [*range(777), -1]) == 777
+
+
+def test_a_next_turn_goes_back_to_its_own_slot() -> None:
+    slots = [Slot(0, [*SYSTEM, 1, 2, 3]), Slot(1, [*SYSTEM, 7, 8, 9])]
+    choice = choose_slot(slots, ParkingLot(0), [*SYSTEM, 7, 8, 9, 10, 11])
+    assert choice is not None and choice.slot.id == 1 and choice.reuse == 43
+
+
+def test_donor_is_the_slot_sharing_most_busy_or_not() -> None:
+    target = Slot(0)
+    busy = Slot(1, [*SYSTEM, 1, 2, 3], busy=object())
+    other = Slot(2, SYSTEM[:10])
+    found = donor([target, busy, other], target, [*SYSTEM, 5, 6], 0)
+    assert found == (busy, 40)
+
+
+def test_no_donor_when_the_target_already_has_the_prefix_or_the_copy_costs_more() -> None:
+    target = Slot(0, SYSTEM[:38])
+    rich = Slot(1, [*SYSTEM, 1])
+    assert donor([target, rich], target, [*SYSTEM, 5], 38) is None  # 2 tokens: not worth it
+    empty = Slot(0)
+    long_history = Slot(1, SYSTEM + list(range(40 * DONOR_TOKENS_PER_SAVED)))
+    assert donor([empty, long_history], empty, [*SYSTEM, 5], 0) is None
