@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -354,7 +355,7 @@ def _run_system(name: str, template: str, settings: RunSettings, data_dir: Path)
         warn_foreign(name, entry["foreign_cpu_share"])
         print(f"\n=== {name} ===\n{serve_bench.format_report(result)}\n", flush=True)
         return {**entry, "status": "ok", "log": str(log_path), "result": result}
-    except (httpx.HTTPError, OSError, RuntimeError, ValueError, KeyError) as exc:
+    except (aiohttp.ClientError, OSError, RuntimeError, ValueError, KeyError) as exc:
         # keep going with the other systems
         log(f"FAILED {name}: {type(exc).__name__}: {exc}")
         return {**entry, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
