@@ -409,8 +409,10 @@ async def run_benchmark(
     levels_wanted = concurrency if concurrency is not None else [1, 4, 8, 16]
     max_conn = max([*levels_wanted, multi_turn[0] if multi_turn else 1]) + 4
     # aiohttp parses HTTP in C: on a 2-core machine the load generator shares the CPU with
-    # the server under test, and a lighter client takes less of it (vLLM's bench does too)
-    connector = aiohttp.TCPConnector(limit=max_conn)
+    # the server under test, and a lighter client takes less of it (vLLM's bench does too).
+    # One connection per request: a kept-alive one the server has just timed out would fail
+    # a request for the client's sake (llama-server closes idle ones after 5 s).
+    connector = aiohttp.TCPConnector(limit=max_conn, force_close=True)
     timeout = aiohttp.ClientTimeout(total=None, connect=10.0)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
         if model is None:

@@ -9,6 +9,7 @@ from causerie.engine.llamacpp.slots import (
     choose_slot,
     common_prefix,
     donor,
+    runs,
 )
 
 SYSTEM = list(range(100, 140))  # a 40-token system prompt
@@ -42,3 +43,27 @@ def test_no_donor_when_the_target_already_has_the_prefix_or_the_copy_costs_more(
     empty = Slot(0)
     long_history = Slot(1, SYSTEM + list(range(40 * DONOR_TOKENS_PER_SAVED)))
     assert donor([empty, long_history], empty, [*SYSTEM, 5], 0) is None
+
+
+def test_runs_counts_consecutive_slot_ids() -> None:
+    assert runs([]) == 0
+    assert runs([3]) == 1
+    assert runs([2, 0, 1]) == 1
+    assert runs([0, 2, 3, 7]) == 3
+
+
+def test_a_new_chat_keeps_the_busy_slots_in_one_run() -> None:
+    old = [Slot(i, [*SYSTEM, 50 + i], last_used=float(10 - i)) for i in range(6)]
+    old[0].busy = old[1].busy = object()
+    # slot 5 is the least recently used, but slot 2 continues the run of busy slots
+    choice = choose_slot(old, ParkingLot(0), [*SYSTEM, 99])
+    assert choice is not None and choice.slot.id == 2
+    old[2].busy, old[1].busy = object(), None  # busy {0, 2}: the gap is filled first
+    choice = choose_slot(old, ParkingLot(0), [*SYSTEM, 99])
+    assert choice is not None and choice.slot.id == 1
+
+
+def test_a_conversation_still_goes_back_to_its_own_slot_away_from_the_run() -> None:
+    slots = [Slot(0, busy=object()), Slot(1), Slot(2), Slot(3, [*SYSTEM, 1, 2, 3])]
+    choice = choose_slot(slots, ParkingLot(0), [*SYSTEM, 1, 2, 3, 4])
+    assert choice is not None and choice.slot.id == 3 and choice.reuse == 43

@@ -96,24 +96,36 @@ class Choice:
     restore: int | None  # parking-lot key to restore into the slot first
 
 
+def runs(ids: list[int]) -> int:
+    """How many runs of consecutive slot ids `ids` makes: llama.cpp decodes each run of
+    busy slots (one KV stream each) as a separate micro-batch, one pass over the weights."""
+    ordered = sorted(ids)
+    return sum(1 for i, x in enumerate(ordered) if i == 0 or x != ordered[i - 1] + 1)
+
+
 def choose_slot(slots: list[Slot], lot: ParkingLot, prompt: list[int]) -> Choice | None:
     free = [s for s in slots if s.busy is None]
     if not free:
         return None
-    scored = [(common_prefix(s.cache, prompt), s) for s in free]
-    best_len, best = max(scored, key=lambda pair: (pair[0], -pair[1].last_used))
+    busy = [s.id for s in slots if s.busy is not None]
+
+    def continued(slot: Slot) -> int:
+        """Tokens reused when the prompt mostly continues the slot's cache (a next turn, a
+        regenerate) or keeps most of it; 0 when the slot holds another conversation."""
+        shared = common_prefix(slot.cache, prompt)
+        mostly = shared * 2 >= len(prompt) or shared * 2 >= len(slot.cache)
+        return shared if shared > 0 and mostly else 0
+
+    # A conversation goes back to the slot holding it. Anything else goes where the busy
+    # slots stay in as few runs as possible, then to an empty slot, then the least recently
+    # used one; a shared start (a system prompt) is copied there from any slot (`donor`).
+    slot = min(free, key=lambda s: (-continued(s), runs([*busy, s.id]), bool(s.cache), s.last_used))
+    keep = common_prefix(slot.cache, prompt)
+    park = len(slot.cache) - keep >= PARK_MIN_TOKENS
     parked_key, parked_len = lot.best(prompt)
-    # Reuse the best slot when the prompt mostly continues it (a next turn, a regenerate),
-    # or when most of that slot's cache survives; else keep that cache for its owner.
-    mostly = best_len * 2 >= len(prompt) or best_len * 2 >= len(best.cache)
-    if best_len > 0 and best_len >= parked_len and mostly:
-        return Choice(best, best_len, len(best.cache) - best_len >= PARK_MIN_TOKENS, None)
-    victim = min(free, key=lambda s: (len(s.cache) > 0, s.last_used))
-    keep = common_prefix(victim.cache, prompt)
-    park = len(victim.cache) - keep >= PARK_MIN_TOKENS
     if parked_key is not None and parked_len >= keep + PARK_MIN_TOKENS:  # worth a restore
-        return Choice(victim, parked_len, park, parked_key)
-    return Choice(victim, keep, park, None)
+        return Choice(slot, parked_len, park, parked_key)
+    return Choice(slot, keep, park, None)
 
 
 def touch(slot: Slot) -> None:
