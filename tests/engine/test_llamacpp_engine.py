@@ -298,3 +298,45 @@ def test_a_new_chat_copies_a_shared_system_prompt_from_a_busy_slot(model_path: P
         assert text == alone  # and the answer is the one a cold cache gives
     finally:
         asyncio.run(engine.close())
+
+
+def test_a_lasting_split_of_the_busy_slots_is_mended(model_path: Path) -> None:
+    """Two conversations that come back to slots 0 and 2 would each cost llama.cpp a pass
+    over the weights per step; after a few steps one is moved next to the other, and its
+    answer is the same as if it had stayed."""
+    questions = PROMPTS[:3]
+    engine = make_engine(model_path, parallel=3)
+    runtime = engine._require_runtime()
+    steps: list[list[int]] = []
+    decode = runtime.decode
+
+    def spy(batch: object) -> int:
+        raw: Any = batch
+        steps.append(sorted({raw.seq_id[i][0] for i in range(raw.n_tokens)}))
+        return decode(batch)
+
+    runtime.decode = spy  # type: ignore[method-assign]
+
+    def follow_up(q: str, text: str) -> GenerationRequest:
+        history = (Message("user", q), Message("assistant", text))
+        return ask("Say more.", history, max_tokens=40, ignore_eos=True)
+
+    async def scenario() -> tuple[list[str], list[GenerationRequest]]:
+        firsts = await asyncio.gather(*(run(engine, ask(q, max_tokens=6)) for q in questions))
+        steps.clear()
+        again = [follow_up(questions[i], firsts[i][0]) for i in (0, 2)]
+        answers = await asyncio.gather(*(run(engine, r) for r in again))
+        return [text for text, _ in answers], again
+
+    try:
+        answers, requests = asyncio.run(scenario())
+        both = [ids for ids in steps if len(ids) == 2]
+        assert both and both[0] == [0, 2]  # each went back to its own slot
+        assert both[-1] in ([0, 1], [1, 2])  # and then one moved next to the other
+    finally:
+        asyncio.run(engine.close())
+    alone = make_engine(model_path, parallel=1)
+    try:
+        assert [asyncio.run(run(alone, r))[0] for r in requests] == answers
+    finally:
+        asyncio.run(alone.close())

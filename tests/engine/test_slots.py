@@ -6,6 +6,7 @@ from causerie.engine.llamacpp.slots import (
     DONOR_TOKENS_PER_SAVED,
     ParkingLot,
     Slot,
+    best_move,
     choose_slot,
     common_prefix,
     donor,
@@ -67,3 +68,13 @@ def test_a_conversation_still_goes_back_to_its_own_slot_away_from_the_run() -> N
     slots = [Slot(0, busy=object()), Slot(1), Slot(2), Slot(3, [*SYSTEM, 1, 2, 3])]
     choice = choose_slot(slots, ParkingLot(0), [*SYSTEM, 1, 2, 3, 4])
     assert choice is not None and choice.slot.id == 3 and choice.reuse == 43
+
+
+def test_best_move_closes_a_gap_copying_the_least() -> None:
+    slots = [Slot(i, list(range(10 * (i + 1)))) for i in range(5)]
+    slots[0].busy = slots[1].busy = slots[3].busy = object()
+    # busy {0, 1, 3}: both 0 -> 2 and 3 -> 2 make one run; 0 copies 10 tokens, 3 copies 40
+    move = best_move(slots)
+    assert move is not None and (move[0].id, move[1].id) == (0, 2)
+    slots[3].busy, slots[2].busy = None, object()
+    assert best_move(slots) is None  # {0, 1, 2} is one run already

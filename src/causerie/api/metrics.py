@@ -54,6 +54,11 @@ class Metrics:
             "prompt tokens copied from another slot's cache (a shared system prompt)",
             registry=r,
         )
+        self.moved_tokens = Counter(
+            "causerie_kv_tokens_moved",
+            "cache tokens moved to keep the busy slots contiguous (one micro-batch per step)",
+            registry=r,
+        )
         self.generated = Counter("causerie_generated_tokens", "tokens generated", registry=r)
         self.finished = Counter("causerie_requests_finished", "requests finished", registry=r)
         self.ttft = Histogram(
@@ -73,6 +78,7 @@ class Metrics:
             "prefill_tokens": self.prefill_tokens.inc,
             "cached_tokens": self.cached_tokens.inc,
             "copied_tokens": self.copied_tokens.inc,
+            "moved_tokens": self.moved_tokens.inc,
             "generated_tokens": self.generated.inc,
             "finished": self.finished.inc,
             "ttft": self.ttft.observe,

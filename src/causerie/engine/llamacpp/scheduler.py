@@ -19,12 +19,25 @@ from causerie.engine.llamacpp.batch import Batch
 from causerie.engine.llamacpp.model import LlamaRuntime
 from causerie.engine.llamacpp.sampler import Sampler, logprobs_of
 from causerie.engine.llamacpp.sequence import Sequence
-from causerie.engine.llamacpp.slots import ParkingLot, Slot, choose_slot, donor, touch
+from causerie.engine.llamacpp.slots import (
+    PARK_MIN_TOKENS,
+    ParkingLot,
+    Slot,
+    best_move,
+    choose_slot,
+    donor,
+    runs,
+    touch,
+)
 from causerie.engine.stops import StopMatcher
 
 log = logging.getLogger("causerie.engine")
 
 PREFILL_CHUNK_WHILE_DECODING = 128  # keeps other streams flowing during a long prompt
+# Busy slots split in several runs cost a pass over the weights per run and per step. A
+# split that outlasts this many steps (conversations coming back at the same moment close
+# theirs at once) is mended by moving one sequence's cache next to the others.
+COMPACT_AFTER_STEPS = 8
 Observer = Callable[[str, float], None]
 
 
@@ -54,6 +67,7 @@ class Scheduler:
         self._observe = observe or (lambda name, value: None)
         self._eog = runtime.eog_tokens()
         self._eog_set = frozenset(self._eog)  # membership test on every sampled token
+        self._split_steps = 0
 
     # --- called from any thread -----------------------------------------------------------
     def start(self) -> None:
@@ -97,6 +111,7 @@ class Scheduler:
             try:
                 self._reap()
                 self._admit()
+                self._compact()
                 if self.running:
                     self._step()
             except Exception:  # never let the decode thread die silently
@@ -160,6 +175,30 @@ class Scheduler:
             self._observe("queue_wait", time.monotonic() - seq.t_submit)
             self._observe("prompt_tokens", len(seq.prompt))
             self._observe("cached_tokens", reuse)
+
+    def _compact(self) -> None:
+        """Move one sequence so that the busy slots make fewer runs, once a split has lasted
+        `COMPACT_AFTER_STEPS` steps. Its old slot keeps a copy of the cache, like any free
+        slot, for whoever continues it."""
+        if runs([s.id for s in self.slots if s.busy is not None]) <= 1:
+            self._split_steps = 0
+            return
+        self._split_steps += 1
+        move = best_move(self.slots) if self._split_steps >= COMPACT_AFTER_STEPS else None
+        if move is None:
+            return
+        source, target = move
+        seq = source.busy
+        if len(target.cache) >= PARK_MIN_TOKENS:
+            self.lot.put(list(target.cache), self.rt.state_get(target.id))
+        if not self.rt.seq_copy(source.id, target.id):
+            target.cache = []  # the copy failed half-way: the sequence stays where it is
+            return
+        target.cache, target.busy, seq.slot, source.busy = list(source.cache), seq, target, None
+        touch(source)
+        touch(target)
+        self._split_steps = 0
+        self._observe("moved_tokens", len(target.cache))
 
     def _step(self) -> None:
         plan: list[tuple[Sequence, Slot, list[int]]] = []

@@ -128,6 +128,27 @@ def choose_slot(slots: list[Slot], lot: ParkingLot, prompt: list[int]) -> Choice
     return Choice(slot, keep, park, None)
 
 
+def best_move(slots: list[Slot]) -> tuple[Slot, Slot] | None:
+    """The move of one busy slot's sequence into a free slot that leaves the busy slots in
+    fewer runs, copying as little cache as possible; None when no move helps."""
+    busy = {s.id for s in slots if s.busy is not None}
+    now = runs(list(busy))
+    best: tuple[int, int, Slot, Slot] | None = None
+    for src in slots:
+        if src.busy is None:
+            continue
+        for dst in slots:
+            if dst.busy is not None:
+                continue
+            after = runs(list((busy - {src.id}) | {dst.id}))
+            if after >= now:
+                continue
+            key = (after, len(src.cache) + len(dst.cache))  # copy in, park out
+            if best is None or key < best[:2]:
+                best = (*key, src, dst)
+    return None if best is None else (best[2], best[3])
+
+
 def touch(slot: Slot) -> None:
     slot.last_used = time.monotonic()
 
