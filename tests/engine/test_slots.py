@@ -53,15 +53,21 @@ def test_runs_counts_consecutive_slot_ids() -> None:
     assert runs([0, 2, 3, 7]) == 3
 
 
-def test_a_new_chat_keeps_the_busy_slots_in_one_run() -> None:
-    old = [Slot(i, [*SYSTEM, 50 + i], last_used=float(10 - i)) for i in range(6)]
-    old[0].busy = old[1].busy = object()
-    # slot 5 is the least recently used, but slot 2 continues the run of busy slots
-    choice = choose_slot(old, ParkingLot(0), [*SYSTEM, 99])
+def test_a_new_chat_takes_an_empty_slot_next_to_the_busy_ones() -> None:
+    slots = [Slot(i) for i in range(6)]
+    slots[0].busy = slots[1].busy = object()
+    choice = choose_slot(slots, ParkingLot(0), [*SYSTEM, 99])
     assert choice is not None and choice.slot.id == 2
-    old[2].busy, old[1].busy = object(), None  # busy {0, 2}: the gap is filled first
-    choice = choose_slot(old, ParkingLot(0), [*SYSTEM, 99])
+    slots[2].busy, slots[1].busy = object(), None  # busy {0, 2}: the gap is filled first
+    choice = choose_slot(slots, ParkingLot(0), [*SYSTEM, 99])
     assert choice is not None and choice.slot.id == 1
+
+
+def test_with_no_empty_slot_the_least_recently_used_cache_goes() -> None:
+    slots = [Slot(i, [*SYSTEM, 50 + i], last_used=float(10 - i)) for i in range(6)]
+    slots[0].busy = slots[1].busy = object()
+    choice = choose_slot(slots, ParkingLot(0), [*SYSTEM, 99])
+    assert choice is not None and choice.slot.id == 5  # a lasting split is mended later
 
 
 def test_a_conversation_still_goes_back_to_its_own_slot_away_from_the_run() -> None:

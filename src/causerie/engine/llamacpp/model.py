@@ -133,15 +133,18 @@ class LlamaRuntime:
     def seq_clear(self, seq_id: int) -> None:
         lc.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
 
-    def state_get(self, seq_id: int) -> bytes:
+    def state_get(self, seq_id: int) -> bytearray:
         size = lc.llama_state_seq_get_size(self.ctx, seq_id)
-        buf = (ctypes.c_uint8 * size)()
-        written = lc.llama_state_seq_get_data(self.ctx, buf, size, seq_id)
-        return ctypes.string_at(buf, written)  # one memcpy (slicing would build a list)
+        data = bytearray(size)
+        view = (ctypes.c_uint8 * size).from_buffer(data)  # llama.cpp writes straight into it
+        written = lc.llama_state_seq_get_data(self.ctx, view, size, seq_id)
+        del view  # releases the buffer so that it can be cut to size
+        del data[written:]
+        return data
 
-    def state_set(self, seq_id: int, data: bytes) -> bool:
-        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        return bool(lc.llama_state_seq_set_data(self.ctx, buf, len(data), seq_id))
+    def state_set(self, seq_id: int, data: bytearray) -> bool:
+        view = (ctypes.c_uint8 * len(data)).from_buffer(data)  # no copy
+        return bool(lc.llama_state_seq_set_data(self.ctx, view, len(data), seq_id))
 
     def seq_copy(self, src: int, dst: int) -> bool:
         """Make `dst` hold a copy of `src`'s cache. Each slot has its own KV stream, which

@@ -46,7 +46,7 @@ class Slot:
 @dataclass(eq=False)
 class Parked:
     tokens: list[int]
-    state: bytes
+    state: bytearray
 
 
 class ParkingLot:
@@ -61,7 +61,7 @@ class ParkingLot:
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, tokens: list[int], state: bytes) -> None:
+    def put(self, tokens: list[int], state: bytearray) -> None:
         if len(state) > self.capacity:
             return
         self._items[self._next] = Parked(tokens, state)
@@ -116,10 +116,15 @@ def choose_slot(slots: list[Slot], lot: ParkingLot, prompt: list[int]) -> Choice
         mostly = shared * 2 >= len(prompt) or shared * 2 >= len(slot.cache)
         return shared if shared > 0 and mostly else 0
 
-    # A conversation goes back to the slot holding it. Anything else goes where the busy
-    # slots stay in as few runs as possible, then to an empty slot, then the least recently
-    # used one; a shared start (a system prompt) is copied there from any slot (`donor`).
-    slot = min(free, key=lambda s: (-continued(s), runs([*busy, s.id]), bool(s.cache), s.last_used))
+    # A conversation goes back to the slot holding it. Anything else goes to an empty slot
+    # where the busy slots stay in the fewest runs, else evicts the least recently used
+    # cache (a split that lasts is mended later by moving the short newcomer, far cheaper
+    # than parking a long conversation now); a shared start (a system prompt) is copied
+    # there from any slot (`donor`).
+    def rank(s: Slot) -> tuple[int, bool, float, int]:
+        return (-continued(s), bool(s.cache), s.last_used if s.cache else 0.0, runs([*busy, s.id]))
+
+    slot = min(free, key=rank)
     keep = common_prefix(slot.cache, prompt)
     park = len(slot.cache) - keep >= PARK_MIN_TOKENS
     parked_key, parked_len = lot.best(prompt)
