@@ -20,6 +20,9 @@ ConfigOpt = Annotated[
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="model id, name or .gguf path")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="where Causerie keeps data")]
 CtxOpt = Annotated[int | None, typer.Option("--ctx-size", "-c", help="context tokens per chat")]
+DatabaseUrlOpt = Annotated[
+    str | None, typer.Option("--database-url", help="postgresql://… (default: SQLite)")
+]
 
 
 def _version(value: bool) -> None:
@@ -54,9 +57,7 @@ def serve(
         str | None, typer.Option("--api-key", help="require this Bearer key")
     ] = None,
     data_dir: DataDirOpt = None,
-    database_url: Annotated[
-        str | None, typer.Option("--database-url", help="postgresql://… (default: SQLite)")
-    ] = None,
+    database_url: DatabaseUrlOpt = None,
     models_config: Annotated[
         Path | None,
         typer.Option("--models-config", help="TOML file of models and replicas (router)"),
@@ -151,7 +152,7 @@ app.add_typer(db_app, name="db")
 @db_app.command("upgrade")
 @one_line_errors
 def db_upgrade(
-    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    database_url: DatabaseUrlOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -173,7 +174,7 @@ def create_admin(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="read the password from stdin")
     ] = False,
-    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    database_url: DatabaseUrlOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -306,7 +307,7 @@ def docs_add(
         str | None, typer.Option("--collection", help="file them in this collection")
     ] = None,
     user: UserOpt = None,
-    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    database_url: DatabaseUrlOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -321,7 +322,7 @@ def docs_add(
 @one_line_errors
 def docs_list(
     user: UserOpt = None,
-    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    database_url: DatabaseUrlOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -336,7 +337,7 @@ def docs_list(
 def docs_rm(
     document_ids: Annotated[list[str], typer.Argument(help="ids from `causerie docs list`")],
     user: UserOpt = None,
-    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+    database_url: DatabaseUrlOpt = None,
     data_dir: DataDirOpt = None,
     config: ConfigOpt = None,
 ) -> None:

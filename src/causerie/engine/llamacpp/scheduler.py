@@ -143,7 +143,7 @@ class Scheduler:
             seq = self.waiting.popleft()
             slot = choice.slot
             if choice.park_first:
-                self.lot.put(list(slot.cache), self.rt.state_get(slot.id))
+                self._park(slot)
             parked = self.lot.take(choice.restore) if choice.restore is not None else None
             if parked is not None:
                 self.rt.seq_clear(slot.id)
@@ -176,6 +176,10 @@ class Scheduler:
             self._observe("prompt_tokens", len(seq.prompt))
             self._observe("cached_tokens", reuse)
 
+    def _park(self, slot: Slot) -> None:
+        """Keep the slot's cache in RAM before something else overwrites it."""
+        self.lot.put(list(slot.cache), self.rt.state_get(slot.id))
+
     def _compact(self) -> None:
         """Move one sequence so that the busy slots make fewer runs, once a split has lasted
         `COMPACT_AFTER_STEPS` steps. Its old slot keeps a copy of the cache, like any free
@@ -190,7 +194,7 @@ class Scheduler:
         source, target = move
         seq = source.busy
         if len(target.cache) >= PARK_MIN_TOKENS:
-            self.lot.put(list(target.cache), self.rt.state_get(target.id))
+            self._park(target)
         if not self.rt.seq_copy(source.id, target.id):
             target.cache = []  # the copy failed half-way: the sequence stays where it is
             return
