@@ -89,7 +89,6 @@ class LlamaRuntime:
         self.bos = int(lc.llama_vocab_bos(self.vocab))
         self._pieces: dict[int, bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
-        self._copy_buf = bytearray()  # grows to the largest sequence copied (seq_copy)
 
     # --- tokens -----------------------------------------------------------------------
     def tokenize(self, text: str, *, add_special: bool, parse_special: bool) -> list[int]:
@@ -148,15 +147,11 @@ class LlamaRuntime:
 
     def seq_copy(self, src: int, dst: int) -> bool:
         """Make `dst` hold a copy of `src`'s cache. Each slot has its own KV stream, which
-        llama.cpp can only copy whole, so this goes through the state API: two memcpys of
-        the sequence's cells through one reused buffer, far cheaper than a prefill."""
-        size = lc.llama_state_seq_get_size(self.ctx, src)
-        if len(self._copy_buf) < size:
-            self._copy_buf = bytearray(size)
-        buf = (ctypes.c_uint8 * size).from_buffer(self._copy_buf)
-        written = lc.llama_state_seq_get_data(self.ctx, buf, size, src)
+        llama.cpp can only copy whole, so this goes through the state API: far cheaper
+        than a prefill of the same tokens."""
+        data = self.state_get(src)
         self.seq_clear(dst)
-        return written > 0 and bool(lc.llama_state_seq_set_data(self.ctx, buf, written, dst))
+        return bool(data) and self.state_set(dst, data)
 
     def decode(self, batch: Any) -> int:
         return int(lc.llama_decode(self.ctx, batch))

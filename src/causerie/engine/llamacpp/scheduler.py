@@ -25,6 +25,7 @@ from causerie.engine.llamacpp.slots import (
     Slot,
     best_move,
     choose_slot,
+    common_prefix,
     donor,
     runs,
     touch,
@@ -144,17 +145,18 @@ class Scheduler:
             slot = choice.slot
             if choice.park_first:
                 self._park(slot)
-            parked = self.lot.take(choice.restore) if choice.restore is not None else None
-            if parked is not None:
-                self.rt.seq_clear(slot.id)
-                slot.cache = parked.tokens if self.rt.state_set(slot.id, parked.state) else []
-            reuse = min(choice.reuse, len(slot.cache), len(seq.prompt) - 1)
-            found = donor(self.slots, slot, seq.prompt[:-1], reuse)
+            found = donor(self.slots, slot, seq.prompt[:-1], choice.reuse)
+            if found is not None:  # another slot shares more than this one or the lot
+                copied = self.rt.seq_copy(found[0].id, slot.id)
+                slot.cache = list(found[0].cache) if copied else []
+            elif choice.restore is not None:
+                parked = self.lot.take(choice.restore)
+                if parked is not None:  # else parking the slot just now pushed it out
+                    self.rt.seq_clear(slot.id)
+                    slot.cache = parked.tokens if self.rt.state_set(slot.id, parked.state) else []
+            # what the cache really shares with the prompt; one token is always decoded
+            reuse = min(common_prefix(slot.cache, seq.prompt), len(seq.prompt) - 1)
             if found is not None:
-                source, shared = found
-                copied = self.rt.seq_copy(source.id, slot.id)
-                slot.cache = list(source.cache) if copied else []
-                reuse = shared if copied else 0
                 self._observe("copied_tokens", reuse)
             if not self.rt.seq_rm(slot.id, reuse, -1):
                 self.rt.seq_clear(slot.id)
@@ -188,7 +190,10 @@ class Scheduler:
             self._split_steps = 0
             return
         self._split_steps += 1
-        move = best_move(self.slots) if self._split_steps >= COMPACT_AFTER_STEPS else None
+        if self._split_steps < COMPACT_AFTER_STEPS:
+            return
+        self._split_steps = 0  # a split no single move mends is looked at again 8 steps on
+        move = best_move(self.slots)
         if move is None:
             return
         source, target = move
@@ -201,7 +206,6 @@ class Scheduler:
         target.cache, target.busy, seq.slot, source.busy = list(source.cache), seq, target, None
         touch(source)
         touch(target)
-        self._split_steps = 0
         self._observe("moved_tokens", len(target.cache))
 
     def _step(self) -> None:
