@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from causerie.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from causerie.chat.conversations import owned_conversation
+from causerie.chat.personas import editable
+from causerie.core.errors import InvalidRequestError, NotFoundError
 from causerie.store.db import Database
 from causerie.store.tables import Attachment, Conversation, Persona
 from causerie.store.unit import Unit
@@ -89,17 +91,14 @@ class Attachments:
 
     # --- helpers ----------------------------------------------------------------------------
     def _conversation(self, uow: Unit, conversation_id: str) -> Conversation:
-        conv = uow.conversations.get(self.user_id, conversation_id)
-        if conv is None:
-            raise NotFoundError("conversation not found", param="conversation_id")
-        return conv
+        return owned_conversation(uow, self.user_id, conversation_id)
 
     def _persona(self, uow: Unit, persona_id: str, *, edit: bool) -> Persona:
         persona = uow.personas.get_visible(self.user_id, persona_id)
+        if edit:
+            return editable(persona, self.user_id, self.is_admin)
         if persona is None:
             raise NotFoundError("persona not found", param="persona_id")
-        if edit and persona.user_id != self.user_id and not (persona.shared and self.is_admin):
-            raise PermissionDeniedError("this persona is shared by an administrator")
         return persona
 
     def _source(

@@ -65,15 +65,20 @@ def clean_params(params: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def owned_conversation(uow: Unit, user_id: str, conversation_id: str) -> Conversation:
+    """The user's conversation, or a 404 (another user's is as absent as a missing one)."""
+    conv = uow.conversations.get(user_id, conversation_id)
+    if conv is None:
+        raise NotFoundError("conversation not found", param="conversation_id")
+    return conv
+
+
 class Conversations:
     def __init__(self, db: Database, user_id: str) -> None:
         self.db, self.user_id = db, user_id
 
     def owned(self, uow: Unit, conversation_id: str) -> Conversation:
-        conv = uow.conversations.get(self.user_id, conversation_id)
-        if conv is None:
-            raise NotFoundError("conversation not found", param="conversation_id")
-        return conv
+        return owned_conversation(uow, self.user_id, conversation_id)
 
     def create(
         self,

@@ -17,6 +17,15 @@ from causerie.store.tables import Persona
 FIELDS = ("name", "description", "system_prompt", "model", "params", "shared")
 
 
+def editable(persona: Persona | None, user_id: str, is_admin: bool) -> Persona:
+    """A persona the user may change: their own, or a shared one for an administrator."""
+    if persona is None:
+        raise NotFoundError("persona not found", param="persona_id")
+    if persona.user_id != user_id and not (persona.shared and is_admin):
+        raise PermissionDeniedError("this persona is shared by an administrator")
+    return persona
+
+
 @dataclass(frozen=True)
 class PersonaView:
     id: str
@@ -84,8 +93,4 @@ class Personas:
             uow.commit()
 
     def _editable(self, persona: Persona | None) -> Persona:
-        if persona is None:
-            raise NotFoundError("persona not found", param="persona_id")
-        if persona.user_id != self.user_id and not (persona.shared and self.is_admin):
-            raise PermissionDeniedError("this persona is shared by an administrator")
-        return persona
+        return editable(persona, self.user_id, self.is_admin)

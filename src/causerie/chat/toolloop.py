@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from causerie.chat.conversations import message_view
+from causerie.chat.conversations import message_view, owned_conversation
 from causerie.chat.toolcalls import ToolCallStream, forced_calls
 from causerie.chat.tools import TOOLS, check_names, tool_spec
 from causerie.chat.views import MessageView
@@ -53,9 +53,7 @@ def load_plan(db: Database, user_id: str, conversation_id: str, forced: str | No
     if forced is not None:
         check_names([forced], param="tool")
     with db.unit() as uow:
-        conv = uow.conversations.get(user_id, conversation_id)
-        if conv is None:
-            raise NotFoundError("conversation not found", param="conversation_id")
+        conv = owned_conversation(uow, user_id, conversation_id)
         names = conversation_tools(conv.params)
     if forced is not None and forced not in names:
         names.append(forced)
@@ -111,9 +109,7 @@ class ToolRound:
         """Persist one result (synchronously: it must also run while being cancelled)."""
         meta = {"tool_call_id": call.id, "name": call.name, "arguments": call.arguments}
         with self.db.unit() as uow:
-            conv = uow.conversations.get(self.user_id, self.conversation_id)
-            if conv is None:
-                raise NotFoundError("conversation not found", param="conversation_id")
+            conv = owned_conversation(uow, self.user_id, self.conversation_id)
             row = uow.messages.add(
                 conv, parent_id=self.parent_id, role="tool", content=result, status=status,
                 meta=meta,
@@ -138,9 +134,7 @@ class ToolRound:
         """The next answer's row (`streaming`), child of the last result: the caller must
         close it (its streaming code's `finally`)."""
         with self.db.unit() as uow:
-            conv = uow.conversations.get(self.user_id, self.conversation_id)
-            if conv is None:
-                raise NotFoundError("conversation not found", param="conversation_id")
+            conv = owned_conversation(uow, self.user_id, self.conversation_id)
             row = uow.messages.add(
                 conv, parent_id=self.parent_id, role="assistant", status="streaming",
                 model=self.model,
