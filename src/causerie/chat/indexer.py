@@ -98,10 +98,11 @@ class Indexer:
                 self._settled(*done)
                 self._wake.set()  # more may wait
                 continue
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
-            with contextlib.suppress(Exception):  # best effort; the next round tries again
-                await self._requeue_stale()
+            except TimeoutError:  # idle: look for documents a dead worker left (a write)
+                with contextlib.suppress(Exception):  # best effort; the next poll tries again
+                    await self._requeue_stale()
 
     def _settled(self, document_id: str, outcome: Outcome) -> None:
         log.info("document %s: %s", document_id, outcome)
