@@ -146,6 +146,7 @@ class Router:
         self._turn = itertools.count()
         self._probe_now = asyncio.Event()
         self._health_task: asyncio.Task[None] | None = None
+        self._started = False  # `causerie serve` starts it before the app's lifespan does
 
     # --- Engine -------------------------------------------------------------------------
     def models(self) -> Sequence[ModelInfo]:
@@ -165,13 +166,17 @@ class Router:
         return out
 
     async def start(self) -> None:
+        if self._started:
+            return
         for replica in self.replicas():
             await replica.engine.start()
         await self.check_health()  # an upstream down at start-up is known at once
         if self._health_task is None and self.options.health_interval > 0:
             self._health_task = asyncio.create_task(self._health_loop())
+        self._started = True
 
     async def close(self) -> None:
+        self._started = False
         if self._health_task is not None:
             self._health_task.cancel()
             await asyncio.gather(self._health_task, return_exceptions=True)
