@@ -68,15 +68,27 @@ def sampling_json(params: SamplingParams, chat: bool) -> dict[str, Any]:
     return body
 
 
-def _response_format(request: GenerationRequest) -> dict[str, Any] | None:
+def plain_schema(request: GenerationRequest, where: str) -> dict[str, Any] | None:
+    """The one JSON schema an engine other than llama.cpp can enforce, or None. With tools
+    the format is only the llama.cpp engine's tool-call grammar: the model stays free and
+    the parser finds calls. Repeated or framed formats are refused, naming `where`."""
     fmt = request.params.output_format
-    if fmt is None or request.tools:  # with tools, the format is the local tool grammar
+    if fmt is None or request.tools:
         return None
     if fmt.min_count != 1 or fmt.max_count != 1 or fmt.prefix or fmt.suffix:
         raise UnsupportedParameterError(
-            "this output format is not supported by a remote model", param="response_format"
+            f"this output format is not supported by {where}", param="response_format"
         )
-    schema = json.loads(fmt.schema)
+    schema: dict[str, Any] = json.loads(fmt.schema)
+    return schema
+
+
+def _response_format(request: GenerationRequest) -> dict[str, Any] | None:
+    schema = plain_schema(request, "a remote model")
+    if schema is None:
+        return None
+    fmt = request.params.output_format
+    assert fmt is not None
     return {
         "type": "json_schema",
         "json_schema": {"name": "output", "schema": schema, "strict": fmt.strict},

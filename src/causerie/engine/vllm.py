@@ -9,7 +9,6 @@ tools look as they do on the llama.cpp engine); the mapping helpers at the top a
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from causerie.core.types import (
     StreamEvent,
     Usage,
 )
+from causerie.engine.remote_wire import plain_schema
 from causerie.engine.templates import ChatTemplate
 
 log = logging.getLogger("causerie.engine.vllm")
@@ -93,17 +93,8 @@ def sampling_kwargs(params: SamplingParams, max_tokens: int) -> dict[str, Any]:
 
 
 def guided_json(request: GenerationRequest) -> dict[str, Any] | None:
-    """The JSON schema to enforce, or None. With tools the format is only the tool call
-    grammar of the llama.cpp engine: vLLM leaves the model free and the parser finds calls."""
-    fmt = request.params.output_format
-    if fmt is None or request.tools:
-        return None
-    if fmt.min_count != 1 or fmt.max_count != 1 or fmt.prefix or fmt.suffix:
-        raise UnsupportedParameterError(
-            "this output format is not supported by vLLM", param="response_format"
-        )
-    schema: dict[str, Any] = json.loads(fmt.schema)
-    return schema
+    """The JSON schema to enforce, or None (see `remote_wire.plain_schema`)."""
+    return plain_schema(request, "vLLM")
 
 
 def finish_reason(raw: str | None) -> FinishReason:
