@@ -142,20 +142,12 @@ class DocumentRepo:
 
     def replace_chunks(self, document: Document, chunks: Iterable[ChunkLike]) -> int:
         """Swap the document's chunks for `chunks`; returns how many it now has."""
-        self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document.id))
-        rows = [
-            DocumentChunk(
-                document_id=document.id, position=c.position, heading=c.heading, text=c.text
-            )
-            for c in chunks
-        ]
-        self.s.add_all(rows)
-        document.chunk_count = len(rows)
-        self.s.flush()
-        return len(rows)
+        drop_chunks(self.s, document.id)
+        document.chunk_count = len(add_chunks(self.s, document.id, chunks))
+        return document.chunk_count
 
     def delete(self, document: Document) -> None:
-        self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document.id))
+        drop_chunks(self.s, document.id)
         self.s.delete(document)
         self.s.flush()
 
@@ -190,6 +182,21 @@ class DocumentRepo:
             params["query"] = " OR ".join('"' + t.replace('"', '""') + '"*' for t in terms)
         rows = self.s.execute(statement, params).mappings().all()
         return [ChunkHit(**row) for row in rows]
+
+
+def drop_chunks(session: Session, document_id: str) -> None:
+    session.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
+
+
+def add_chunks(session: Session, document_id: str, chunks: Iterable[ChunkLike]) -> list[str]:
+    """Store `chunks` for the document; their ids, in order."""
+    rows = [
+        DocumentChunk(document_id=document_id, position=c.position, heading=c.heading, text=c.text)
+        for c in chunks
+    ]
+    session.add_all(rows)
+    session.flush()
+    return [r.id for r in rows]
 
 
 def in_shared_collection() -> Any:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from causerie.store.documents import ChunkLike
-from causerie.store.tables import Document, DocumentChunk, utcnow
+from causerie.store.documents import ChunkLike, add_chunks, drop_chunks
+from causerie.store.tables import Document, utcnow
 
 UNFINISHED = ("queued", "indexing")
 
@@ -97,9 +97,6 @@ class IndexQueue:
         """A worker that stops gives its document back to the queue (from the start)."""
         return self._set(document_id, "indexing", claim, status="queued", progress_done=0)
 
-    def queued(self) -> int:
-        return len(self.s.scalars(select(Document.id).where(Document.status == "queued")).all())
-
     def status(self, document_id: str) -> str | None:
         return self.s.scalar(select(Document.status).where(Document.id == document_id))
 
@@ -116,7 +113,7 @@ class IndexQueue:
             index_heartbeat=utcnow(),
         ):
             return False
-        self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
+        drop_chunks(self.s, document_id)
         return True
 
     def add_chunks(
@@ -128,15 +125,7 @@ class IndexQueue:
             document_id, "indexing", claim, progress_done=done, index_heartbeat=utcnow()
         ):
             return []
-        rows = [
-            DocumentChunk(
-                document_id=document_id, position=c.position, heading=c.heading, text=c.text
-            )
-            for c in chunks
-        ]
-        self.s.add_all(rows)
-        self.s.flush()
-        return [r.id for r in rows]
+        return add_chunks(self.s, document_id, chunks)
 
     def finish(self, document_id: str, chunk_count: int, claim: int | None = None) -> bool:
         return self._set(
@@ -154,7 +143,7 @@ class IndexQueue:
             progress_done=0,
         ):
             return False
-        self.s.execute(delete(DocumentChunk).where(DocumentChunk.document_id == document_id))
+        drop_chunks(self.s, document_id)
         return True
 
     def _set(self, document_id: str, expected: str, claim: int | None, **values: Any) -> bool:
