@@ -276,8 +276,7 @@ class Replies:
             finally:
                 keepalive.cancel()
                 # synchronous on purpose: this must run even while the task is being cancelled
-                meta = {"tool_calls": [call_dict(c) for c in calls]} if calls else None
-                self._save(answer, status, error, usage, meta)
+                self._save(answer, status, error, usage, _closing_meta(answer, status, calls))
             total = Usage(
                 total.prompt_tokens + usage.prompt_tokens,
                 total.completion_tokens + usage.completion_tokens,
@@ -343,16 +342,6 @@ class Replies:
         usage: Usage,
         meta: dict[str, Any] | None = None,
     ) -> None:
-        if answer.meta.get("sources") and (meta is not None or status == "complete"):
-            # a grounded answer keeps its sources; once complete, which sentences they support
-            meta = {**answer.meta, **(meta or {})}
-            if status == "complete" and not meta.get("tool_calls"):
-                text = "".join(answer.text)
-                try:  # never in the way of closing the answer
-                    meta["citations"] = attribute(text, answer.passages, answer.question)
-                except Exception:
-                    log.exception("attributing the answer %s failed", answer.message_id)
-            answer.meta = meta
         fields: dict[str, Any] = {"meta": meta} if meta is not None else {}
         with answer.lock, self.db.unit() as uow:
             if answer.closed:
@@ -377,3 +366,19 @@ class Replies:
             if conv is not None and not conv.title:
                 conv.title = title
                 uow.commit()
+
+
+def _closing_meta(answer: _Answer, status: str, calls: list[ToolCall]) -> dict[str, Any] | None:
+    """The meta an answer is closed with: its tool calls; for a grounded answer, also its
+    sources and, once complete without calls, which sentences they support."""
+    meta = {"tool_calls": [call_dict(c) for c in calls]} if calls else None
+    if answer.meta.get("sources") and (meta is not None or status == "complete"):
+        meta = {**answer.meta, **(meta or {})}
+        if status == "complete" and not calls:
+            text = "".join(answer.text)
+            try:  # never in the way of closing the answer
+                meta["citations"] = attribute(text, answer.passages, answer.question)
+            except Exception:
+                log.exception("attributing the answer %s failed", answer.message_id)
+        answer.meta = meta
+    return meta
