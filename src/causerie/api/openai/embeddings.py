@@ -31,7 +31,6 @@ from causerie.engine.base import EmbeddingInput
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(api_caller)], tags=["openai"])
 MAX_INPUTS = 2048
-SLICE = 64  # inputs embedded at once; the model is free for others in between
 
 
 def _inputs(value: str | list[str] | list[int] | list[list[int]]) -> Sequence[EmbeddingInput]:
@@ -73,12 +72,8 @@ async def create_embeddings(
     caller = bound_caller()
     if quotas is not None and caller is not None:
         await asyncio.to_thread(quotas.admit, caller)
-    rows: list[np.typing.NDArray[np.float32]] = []
-    tokens = 0
-    for first in range(0, len(inputs), SLICE):
-        part = await embedder.embed(inputs[first : first + SLICE])
-        rows.extend(part.vectors)
-        tokens += part.tokens
+    result = await embedder.embed(inputs)  # the embedder takes turns with others per batch
+    rows, tokens = list(result.vectors), result.tokens
     if quotas is not None and caller is not None:
         usage_row = Usage(prompt_tokens=tokens, completion_tokens=0)
         await asyncio.to_thread(quotas.record, caller.user_id, info.id, usage_row)

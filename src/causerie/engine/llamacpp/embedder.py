@@ -170,27 +170,32 @@ class LlamaEmbedder:
 
     # --- embeddings ---------------------------------------------------------------------
     def embed_sync(self, inputs: Sequence[EmbeddingInput], *, truncate: bool = False) -> Embeddings:
+        """Every input is tokenized (and checked) first; the model is then held one batch
+        at a time, so that other callers (the indexer, an API request) take turns with a
+        large request instead of waiting for all of it."""
         with self._lock:
             self._require()
             sequences = self._tokens(inputs, truncate)
-            vectors = np.empty((len(sequences), self._n_embd), dtype=np.float32)
-            batch = lc.llama_batch_init(self._capacity, 0, 1)
-            try:
-                start = 0
-                while start < len(sequences):
-                    end, used = start, 0
-                    while (
-                        end < len(sequences)
-                        and end - start < MAX_SEQUENCES
-                        and used + len(sequences[end]) <= self._capacity
-                    ):
-                        used += len(sequences[end])
-                        end += 1
+        vectors = np.empty((len(sequences), self._n_embd), dtype=np.float32)
+        batch = lc.llama_batch_init(self._capacity, 0, 1)
+        try:
+            start = 0
+            while start < len(sequences):
+                end, used = start, 0
+                while (
+                    end < len(sequences)
+                    and end - start < MAX_SEQUENCES
+                    and used + len(sequences[end]) <= self._capacity
+                ):
+                    used += len(sequences[end])
+                    end += 1
+                with self._lock:
+                    self._require()
                     self._encode(batch, sequences[start:end], vectors[start:end])
-                    start = end
-            finally:
-                lc.llama_batch_free(batch)
-            return Embeddings(vectors=vectors, tokens=sum(len(s) for s in sequences))
+                start = end
+        finally:
+            lc.llama_batch_free(batch)
+        return Embeddings(vectors=vectors, tokens=sum(len(s) for s in sequences))
 
     def _encode(self, batch: Any, sequences: list[list[int]], out: npt.NDArray[np.float32]) -> None:
         n = 0
