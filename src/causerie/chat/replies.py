@@ -22,9 +22,15 @@ from causerie.chat.conversations import Conversations, message_view
 from causerie.chat.grounding import ground, grounded, token_counter
 from causerie.chat.titles import make_title
 from causerie.chat.toolcalls import ToolCallStream
-from causerie.chat.toolloop import ToolPlan, ToolRound, call_dict, history_message, load_plan
+from causerie.chat.toolloop import (
+    ToolPlan,
+    ToolRound,
+    call_dict,
+    history_message,
+    tool_plan,
+)
 from causerie.chat.toolloop import shown_text as _shown
-from causerie.chat.tools import ToolContext, run_call
+from causerie.chat.tools import ToolContext, check_names, run_call
 from causerie.chat.tools.clock import valid_zone
 from causerie.chat.tree import path_to
 from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
@@ -105,20 +111,17 @@ class Replies:
         use UTC when it is unknown to this system)."""
         if not content.strip():
             raise InvalidRequestError("the message is empty", param="content")
-        tools = load_plan(self.db, self.user_id, conversation_id, tool)
+        if tool is not None:
+            check_names([tool], param="tool")
         answer = self._prepare(
-            conversation_id, content=content, parent_id=parent_id, use_leaf=use_leaf
+            conversation_id, content=content, parent_id=parent_id, use_leaf=use_leaf, tool=tool
         )
-        answer.tools = tools
         answer.timezone = timezone if timezone and valid_zone(timezone) else "UTC"
         return self._stream(answer)
 
     def regenerate(self, conversation_id: str, message_id: str) -> AsyncIterator[ChatEvent]:
         """A new answer beside `message_id` (an assistant message), from the same prompt."""
-        tools = load_plan(self.db, self.user_id, conversation_id, None)
-        answer = self._prepare(conversation_id, regenerate=message_id)
-        answer.tools = tools
-        return self._stream(answer)
+        return self._stream(self._prepare(conversation_id, regenerate=message_id))
 
     # --- preparation (one transaction, acknowledged before streaming) -------------------
     def _prepare(
@@ -129,6 +132,7 @@ class Replies:
         parent_id: str | None = None,
         use_leaf: bool = True,
         regenerate: str | None = None,
+        tool: str | None = None,
     ) -> _Answer:
         convs = Conversations(self.db, self.user_id)
         with self.db.unit() as uow:
@@ -199,6 +203,7 @@ class Replies:
             answer = _Answer(conv.id, reply.id, model, history, params, first, start)
             answer.passages, answer.meta = passages, dict(reply.meta or {})
             answer.question = question
+            answer.tools = tool_plan(conv.params, tool)
             return answer
 
     def _history(self, system_prompt: str, path: list[Any]) -> list[Message]:

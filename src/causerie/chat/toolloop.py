@@ -14,7 +14,7 @@ from typing import Any
 
 from causerie.chat.conversations import message_view, owned_conversation
 from causerie.chat.toolcalls import ToolCallStream, forced_calls
-from causerie.chat.tools import TOOLS, check_names, tool_spec
+from causerie.chat.tools import TOOLS, tool_spec
 from causerie.chat.views import MessageView
 from causerie.core.errors import NotFoundError
 from causerie.core.types import Message, SamplingParams, ToolCall, ToolSpec
@@ -49,12 +49,9 @@ def conversation_tools(params: dict[str, Any] | None) -> list[str]:
     return [n for n in raw if isinstance(n, str) and n in TOOLS] if isinstance(raw, list) else []
 
 
-def load_plan(db: Database, user_id: str, conversation_id: str, forced: str | None) -> ToolPlan:
-    if forced is not None:
-        check_names([forced], param="tool")
-    with db.unit() as uow:
-        conv = owned_conversation(uow, user_id, conversation_id)
-        names = conversation_tools(conv.params)
+def tool_plan(params: dict[str, Any] | None, forced: str | None) -> ToolPlan:
+    """The tools of a conversation (its `params`), plus a `forced` one (already checked)."""
+    names = conversation_tools(params)
     if forced is not None and forced not in names:
         names.append(forced)
     return ToolPlan(tuple(names), forced)
