@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from causerie.core.types import SamplingParams, StreamEvent
 from causerie.engine.llamacpp.grammars import CompiledGrammar
+from causerie.engine.llamacpp.mailbox import Mailbox
 from causerie.engine.llamacpp.sampler import Sampler
 from causerie.engine.llamacpp.slots import Slot
 from causerie.engine.stops import StopMatcher
@@ -20,7 +21,7 @@ class Sequence:
     prompt: list[int]
     params: SamplingParams
     max_tokens: int
-    loop: asyncio.AbstractEventLoop
+    mailbox: Mailbox  # the submitting loop's; `queue` belongs to that loop
     queue: asyncio.Queue[StreamEvent]
     cancelled: bool = False
     grammar: CompiledGrammar | None = None  # handed to the sampler chain on admission
