@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from causerie.chat.attachments import Attachments
 from causerie.chat.attribution import attribute, sentences
@@ -126,3 +127,36 @@ def test_a_grounded_answer_that_calls_a_tool_keeps_its_sources(
     assert asked.meta["tool_calls"][0]["name"] == "calculator"
     assert asked.meta["sources"][0]["document_id"] == doc.id
     assert "citations" not in asked.meta  # it handed over to the tool
+
+
+def test_the_answer_after_a_tool_round_keeps_its_sources_and_gets_citations(
+    db: Database, tmp_path: Path
+) -> None:
+    alice = add_user(db, "alice@example.org")
+    doc = Documents(db, tmp_path, alice).upload("depot.txt", DEPOT.encode())
+    conv = Conversations(db, alice).create(title="t", params={"tools": ["calculator"]}).id
+    Attachments(db, alice).attach_to_conversation(conv, collection_id=None, document_id=doc.id)
+    final = "The door code of the Quillfeather depot is 4417."
+    engine = ScriptsEngine(["Let me compute. ", CALL], [final[:20], final[20:]])
+    expected = [{"n": 1, "by": "overlap", "spans": [[0, len(final)]]}]
+
+    async def run(regenerate: str | None = None) -> dict[str, dict[str, Any]]:
+        replies = Replies(db, engine, alice)
+        events = replies.regenerate(conv, regenerate) if regenerate else replies.send(conv, "Code?")
+        return {e.kind: e.data async for e in events}
+
+    events = asyncio.run(run())
+    sources = events["start"]["sources"]
+    assert sources[0]["document_id"] == doc.id
+    assert events["continue"]["sources"] == sources  # as `start` gives them
+    assert events["continue"]["assistant_message"].meta == {"sources": sources}
+    assert events["done"]["citations"] == expected
+    asked, result, answer = Conversations(db, alice).view(conv).messages[1:]
+    assert asked.meta["sources"] == sources and "citations" not in asked.meta
+    assert "sources" not in result.meta  # a tool result is not grounded
+    assert (answer.content, answer.status) == (final, "complete")
+    assert answer.meta == {"sources": sources, "citations": expected}
+
+    again = asyncio.run(run(regenerate=answer.id))  # the final answer, answered again
+    assert again["start"]["sources"] == sources and again["done"]["citations"] == expected
+    assert Conversations(db, alice).view(conv).messages[-1].meta == answer.meta

@@ -298,19 +298,18 @@ class Replies:
                     )
                     result = await run_call(call, context)
                     yield ChatEvent("tool_result", {"message": tool_round.record(call, result)})
-                following = tool_round.continuation()
+                following = tool_round.continuation(_grounding(answer))
             except CauserieError as exc:  # e.g. the conversation was deleted meanwhile
                 status, error = "error", exc.message
                 break
             finally:
                 tool_round.close(calls)
             said = Message("assistant", "".join(answer.text), tool_calls=tuple(calls))
-            answer = _Answer(
-                answer.conversation_id, following.id, answer.model,
-                [*answer.history, said, *tool_round.messages], answer.params, False,
-                tools=answer.tools,
-            )  # fmt: skip
-            opening = ChatEvent("continue", {"assistant_message": following})
+            answer = _continued(answer, following.id, [said, *tool_round.messages])
+            opening = ChatEvent(
+                "continue",
+                {"assistant_message": following, "sources": answer.meta.get("sources", [])},
+            )
             round_ += 1
         done: dict[str, Any] = {"status": status, "error": error, "message_id": answer.message_id}
         if "citations" in answer.meta:
@@ -371,6 +370,21 @@ class Replies:
             if conv is not None and not conv.title:
                 conv.title = title
                 uow.commit()
+
+
+def _grounding(answer: _Answer) -> dict[str, Any]:
+    """What an answer's continuation starts its meta with: the sources it answers from."""
+    return {"sources": answer.meta["sources"]} if answer.meta.get("sources") else {}
+
+
+def _continued(answer: _Answer, message_id: str, round_: list[Message]) -> _Answer:
+    """The answer after a tool round (`round_`: the calls said, then their results), in
+    row `message_id`: same prompt, tools and grounding, so it is cited like the first."""
+    return _Answer(
+        answer.conversation_id, message_id, answer.model, [*answer.history, *round_],
+        answer.params, False, tools=answer.tools, timezone=answer.timezone,
+        passages=answer.passages, question=answer.question, meta=_grounding(answer),
+    )  # fmt: skip
 
 
 def _closing_meta(answer: _Answer, status: str, calls: list[ToolCall]) -> dict[str, Any] | None:

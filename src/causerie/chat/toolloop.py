@@ -127,14 +127,14 @@ class ToolRound:
                 except NotFoundError:  # the conversation is gone: nothing left to close
                     return
 
-    def continuation(self) -> MessageView:
-        """The next answer's row (`streaming`), child of the last result: the caller must
-        close it (its streaming code's `finally`)."""
+    def continuation(self, meta: dict[str, Any] | None = None) -> MessageView:
+        """The next answer's row (`streaming`, with `meta`), child of the last result: the
+        caller must close it (its streaming code's `finally`)."""
         with self.db.unit() as uow:
             conv = owned_conversation(uow, self.user_id, self.conversation_id)
             row = uow.messages.add(
                 conv, parent_id=self.parent_id, role="assistant", status="streaming",
-                model=self.model,
+                model=self.model, meta=meta or {},
             )  # fmt: skip
             conv.current_leaf_id = row.id
             uow.conversations.touch(conv)
