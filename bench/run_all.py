@@ -9,6 +9,11 @@ decode speed) and ``llama-batched-bench`` (batch 8).  Prints one table (rows =
 metrics, columns = systems, plus Causerie/anchor ratios) and writes
 ``bench/results/latest.json``.  Systems run one after another, never together.
 
+The machine's speed drifts, so figures taken minutes apart differ by more than
+the gaps being measured.  ``--rounds N`` runs every system N times, in
+alternating order (A B C, C B A, ...), with the bare llama.cpp runs in each
+round, and reports the median of each figure over the rounds.
+
 Usage::
 
     .venv/bin/python bench/run_all.py                      # full run
@@ -34,6 +39,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -451,23 +457,47 @@ def ratio_getter(getter: Getter, denominator: float) -> Getter:
     return get
 
 
+def median(values: list[float | None]) -> float | None:
+    """Median of the figures that exist (None when none does)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def bare_figure(runs: list[dict[str, Any] | None], *keys: str) -> float | None:
+    """Median over rounds of one llama-bench / batched-bench figure."""
+    found: list[float | None] = []
+    for run in runs:
+        value: Any = run if run and "error" not in run else None
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        found.append(None if value is None else float(value))
+    return median(found)
+
+
 def build_rows(
-    systems: dict[str, dict[str, Any]],
+    systems: dict[str, list[dict[str, Any]]],
     settings: RunSettings,
-    llama_bench: dict[str, Any] | None,
-    batched: dict[str, Any] | None,
+    llama_bench: list[dict[str, Any] | None],
+    batched: list[dict[str, Any] | None],
 ) -> list[Row]:
-    """Metric rows: (label, {system: value})."""
-    ok = {n: s["result"] for n, s in systems.items() if s.get("status") == "ok"}
+    """Metric rows: (label, {system: median over the rounds it ran in})."""
+    ok = {
+        name: [run["result"] for run in runs if run.get("status") == "ok"]
+        for name, runs in systems.items()
+    }
+    ok = {name: results for name, results in ok.items() if results}
     rows: list[Row] = []
 
     def add(label: str, getter: Getter) -> None:
         values: dict[str, float | None] = {}
-        for name, res in ok.items():
-            try:
-                values[name] = getter(res)
-            except (KeyError, TypeError, IndexError, ZeroDivisionError):
-                values[name] = None
+        for name, results in ok.items():
+            figures: list[float | None] = []
+            for res in results:
+                try:
+                    figures.append(getter(res))
+                except (KeyError, TypeError, IndexError, ZeroDivisionError):
+                    figures.append(None)
+            values[name] = median(figures)
         rows.append((label, values))
 
     for c in settings.concurrency:
@@ -506,7 +536,8 @@ def build_rows(
             )
         any_cached = any(
             row.get("cached_tokens_mean") is not None
-            for res in ok.values()
+            for results in ok.values()
+            for res in results
             for row in res["multi_turn"]["per_turn"]
         )
         if any_cached:
@@ -517,33 +548,62 @@ def build_rows(
                 )
 
     # Bare llama.cpp figures (no HTTP) sit in the llama-server column: same engine.
-    if llama_bench and "error" not in llama_bench:
-        for key in ("pp512", "tg128"):
-            if key in llama_bench:
-                value = llama_bench[key]["avg_ts"]
-                rows.append((f"llama-bench {key} (tok/s, bare)", {"llama-server": value}))
-        tg = llama_bench.get("tg128", {}).get("avg_ts")
-        if tg and 1 in settings.concurrency:
-            getter = ratio_getter(result_getter("output_throughput", level=1), float(tg))
-            add("c=1 out tok/s / llama-bench tg128", getter)
-    if batched and "error" not in batched and "B8" in batched:
-        b8 = batched["B8"]
-        rows.append(("batched-bench B=8 S_PP (tok/s, bare)", {"llama-server": b8["pp_tps"]}))
-        rows.append(("batched-bench B=8 S_TG (tok/s, bare)", {"llama-server": b8["tg_tps"]}))
-        s_tg = b8.get("tg_tps")
+    for key in ("pp512", "tg128"):
+        value = bare_figure(llama_bench, key, "avg_ts")
+        if value is not None:
+            rows.append((f"llama-bench {key} (tok/s, bare)", {"llama-server": value}))
+    tg = bare_figure(llama_bench, "tg128", "avg_ts")
+    if tg and 1 in settings.concurrency:
+        add(
+            "c=1 out tok/s / llama-bench tg128",
+            ratio_getter(result_getter("output_throughput", level=1), tg),
+        )
+    s_pp, s_tg = bare_figure(batched, "B8", "pp_tps"), bare_figure(batched, "B8", "tg_tps")
+    if s_tg is not None:
+        rows.append(("batched-bench B=8 S_PP (tok/s, bare)", {"llama-server": s_pp}))
+        rows.append(("batched-bench B=8 S_TG (tok/s, bare)", {"llama-server": s_tg}))
         if s_tg and 8 in settings.concurrency:
-            getter = ratio_getter(result_getter("output_throughput", level=8), float(s_tg))
+            getter = ratio_getter(result_getter("output_throughput", level=8), s_tg)
             add("c=8 out tok/s / batched-bench B=8 S_TG", getter)
     foreign: dict[str, float | None] = {}
     for name in ok:
-        share = systems[name].get("foreign_cpu_share")
-        foreign[name] = None if share is None else 100.0 * share
+        shares = [run.get("foreign_cpu_share") for run in systems[name]]
+        share = median([None if v is None else 100.0 * v for v in shares])
+        foreign[name] = share
     rows.append(("other processes' CPU use during run (%)", foreign))
-    bare = next((b for b in (llama_bench, batched) if b and "foreign_cpu_share" in b), None)
-    if bare is not None and bare["foreign_cpu_share"] is not None:
-        share = 100.0 * bare["foreign_cpu_share"]
-        rows.append(("other processes' CPU use during llama-bench (%)", {"llama-server": share}))
+    bare = median([b.get("foreign_cpu_share") for b in llama_bench + batched if b])
+    if bare is not None:
+        rows.append(
+            ("other processes' CPU use during llama-bench (%)", {"llama-server": 100.0 * bare})
+        )
     return rows
+
+
+def round_ratios(systems: dict[str, list[dict[str, Any]]], settings: RunSettings) -> list[str]:
+    """The headline ratios of each round on its own, to show how far they move."""
+    getters: list[tuple[str, Getter]] = [
+        (f"c={c} tok/s", result_getter("output_throughput", level=c)) for c in settings.concurrency
+    ]
+    if settings.multi_turn:
+        last = settings.multi_turn[1] - 1
+        getters.append(("multi-turn tok/s", result_getter("multi_turn", "output_throughput")))
+        getters.append(
+            (f"turn-{last + 1} TTFT", result_getter("multi_turn", "per_turn", last, "ttft_ms_mean"))
+        )
+    lines: list[str] = []
+    for anchor in RATIO_ANCHORS:
+        for label, getter in getters:
+            cells = []
+            pairs = zip(systems.get("causerie", []), systems.get(anchor, []), strict=False)
+            for ours, theirs in pairs:
+                try:
+                    a, b = getter(ours["result"]), getter(theirs["result"])
+                except (KeyError, TypeError, IndexError):
+                    a = b = None
+                cells.append(f"{a / b:.2f}" if a is not None and b else "-")
+            if cells:
+                lines.append(f"  {label} vs {anchor}: {' '.join(cells)}")
+    return lines
 
 
 def render(
@@ -621,6 +681,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--startup-timeout", type=float, default=300.0)
     p.add_argument("--request-timeout", type=float, default=300.0)
     p.add_argument("--no-llama-bench", action="store_true", help="skip llama-bench/batched-bench")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every system this many times, alternating the order, and report medians",
+    )
     p.add_argument("--causerie-cmd", default=DEFAULT_COMMANDS["causerie"])
     p.add_argument("--llama-server-cmd", default=DEFAULT_COMMANDS["llama-server"])
     p.add_argument("--lcp-cmd", default=DEFAULT_COMMANDS["llama-cpp-python"])
@@ -672,26 +738,30 @@ def main(argv: list[str] | None = None) -> int:
         f"threads {settings.threads}"
     )
 
-    results: dict[str, dict[str, Any]] = {}
-    for name in systems:
-        results[name] = run_system(name, templates[name], settings)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
+    llama_bench: list[dict[str, Any] | None] = []
+    batched: list[dict[str, Any] | None] = []
+    for round_ in range(max(1, args.rounds)):
+        if args.rounds > 1:
+            log(f"round {round_ + 1} of {args.rounds}")
+        for name in systems if round_ % 2 == 0 else systems[::-1]:
+            results[name].append(run_system(name, templates[name], settings))
+        if not args.no_llama_bench:
+            check_idle("llama-bench", settings.wait_idle)
+            monitor = ForeignCpu()
+            runs = (run_llama_bench(settings), run_batched_bench(settings, batch=8))
+            share = monitor.share()
+            warn_foreign("llama-bench/llama-batched-bench", share)
+            for bench in runs:
+                if bench is not None:
+                    bench["foreign_cpu_share"] = share
+            llama_bench.append(runs[0])
+            batched.append(runs[1])
 
-    llama_bench = batched = None
-    if not args.no_llama_bench:
-        check_idle("llama-bench", settings.wait_idle)
-        monitor = ForeignCpu()
-        llama_bench = run_llama_bench(settings)
-        batched = run_batched_bench(settings, batch=8)
-        share = monitor.share()
-        warn_foreign("llama-bench/llama-batched-bench", share)
-        for bench in (llama_bench, batched):
-            if bench is not None:
-                bench["foreign_cpu_share"] = share
-
-    columns = [n for n in systems if results[n].get("status") == "ok"]
+    columns = [n for n in systems if any(r.get("status") == "ok" for r in results[n])]
     with_ratios = "causerie" in columns and any(a in columns for a in RATIO_ANCHORS)
     rows = build_rows(results, settings, llama_bench, batched)
-    if (llama_bench or batched) and "llama-server" not in columns:
+    if any(llama_bench + batched) and "llama-server" not in columns:
         columns.append("llama-server")  # hosts the bare llama.cpp figures
     table, json_rows = render(rows, columns, with_ratios)
 
@@ -709,8 +779,13 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
         print("(ratios omitted: need causerie and at least one anchor to have run)")
     for name in systems:
-        if results[name].get("status") != "ok":
-            print(f"{name}: {results[name]['status']} - {results[name].get('reason')}")
+        for run in results[name]:
+            if run.get("status") != "ok":
+                print(f"{name}: {run['status']} - {run.get('reason')}")
+    if args.rounds > 1 and with_ratios:
+        print("\nRatios round by round (Causerie / anchor):")
+        for line in round_ratios(results, settings):
+            print(line)
 
     report = {
         "meta": {
@@ -730,6 +805,7 @@ def main(argv: list[str] | None = None) -> int:
                 "threads": settings.threads,
                 "ignore_eos": settings.ignore_eos,
                 "quick": args.quick,
+                "rounds": args.rounds,
             },
         },
         "systems": results,
