@@ -110,26 +110,7 @@ def test_a_sentence_echoing_the_question_is_not_supported() -> None:
     assert attribute(fact, [DEPOT], question)[0]["n"] == 1
 
 
-def test_a_grounded_answer_that_calls_a_tool_keeps_its_sources(
-    db: Database, tmp_path: Path
-) -> None:
-    alice = add_user(db, "alice@example.org")
-    doc = Documents(db, tmp_path, alice).upload("depot.txt", DEPOT.encode())
-    conv = Conversations(db, alice).create(title="t", params={"tools": ["calculator"]}).id
-    Attachments(db, alice).attach_to_conversation(conv, collection_id=None, document_id=doc.id)
-    engine = ScriptsEngine(["Let me compute. ", CALL], ["The code is 4417."])
-
-    async def run() -> list[str]:
-        return [e.kind async for e in Replies(db, engine, alice).send(conv, "Code times 2?")]
-
-    assert "tool_call" in asyncio.run(run())
-    asked = Conversations(db, alice).view(conv).messages[1]
-    assert asked.meta["tool_calls"][0]["name"] == "calculator"
-    assert asked.meta["sources"][0]["document_id"] == doc.id
-    assert "citations" not in asked.meta  # it handed over to the tool
-
-
-def test_the_answer_after_a_tool_round_keeps_its_sources_and_gets_citations(
+def test_a_grounded_answer_that_calls_a_tool_keeps_its_sources_to_the_end(
     db: Database, tmp_path: Path
 ) -> None:
     alice = add_user(db, "alice@example.org")
@@ -152,7 +133,9 @@ def test_the_answer_after_a_tool_round_keeps_its_sources_and_gets_citations(
     assert events["continue"]["assistant_message"].meta == {"sources": sources}
     assert events["done"]["citations"] == expected
     asked, result, answer = Conversations(db, alice).view(conv).messages[1:]
-    assert asked.meta["sources"] == sources and "citations" not in asked.meta
+    assert asked.meta["tool_calls"][0]["name"] == "calculator"
+    assert asked.meta["sources"] == sources
+    assert "citations" not in asked.meta  # it handed over to the tool
     assert "sources" not in result.meta  # a tool result is not grounded
     assert (answer.content, answer.status) == (final, "complete")
     assert answer.meta == {"sources": sources, "citations": expected}
