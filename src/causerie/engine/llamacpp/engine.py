@@ -135,8 +135,11 @@ class LlamaCppEngine:
         for loop, box in self._mailboxes.items():
             if loop is here or loop.is_closed():
                 box.close()
-            else:
+                continue
+            try:
                 loop.call_soon_threadsafe(box.close)
+            except RuntimeError:  # that loop closed meanwhile
+                box.close()
         self._mailboxes.clear()
 
     def stats(self) -> dict[str, float]:

@@ -141,6 +141,8 @@ class Scheduler:
             self.waiting = deque(s for s in self.waiting if not s.cancelled)
 
     def _admit(self) -> None:
+        if self.waiting:  # admission may copy or restore caches: deliver the last step first
+            self._flush()
         while self.waiting:
             choice = choose_slot(self.slots, self.lot, self.waiting[0].prompt)
             if choice is None:
