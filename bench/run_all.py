@@ -580,7 +580,8 @@ def build_rows(
 
 
 def round_ratios(systems: dict[str, list[dict[str, Any]]], settings: RunSettings) -> list[str]:
-    """The headline ratios of each round on its own, to show how far they move."""
+    """The headline ratios of each round on its own (both systems measured minutes apart,
+    not a whole round apart), to show how far they move, and their median."""
     getters: list[tuple[str, Getter]] = [
         (f"c={c} tok/s", result_getter("output_throughput", level=c)) for c in settings.concurrency
     ]
@@ -601,8 +602,10 @@ def round_ratios(systems: dict[str, list[dict[str, Any]]], settings: RunSettings
                 except (KeyError, TypeError, IndexError):
                     a = b = None
                 cells.append(f"{a / b:.2f}" if a is not None and b else "-")
-            if cells:
-                lines.append(f"  {label} vs {anchor}: {' '.join(cells)}")
+            known = [float(c) for c in cells if c != "-"]
+            if known:
+                middle = statistics.median(known)
+                lines.append(f"  {label} vs {anchor}: {' '.join(cells)} (median {middle:.2f})")
     return lines
 
 
