@@ -26,7 +26,6 @@ from causerie.core.errors import (
 )
 from causerie.core.types import GenerationRequest, ModelInfo, StreamEvent
 from causerie.engine.llamacpp.grammars import CompiledGrammar, grammar_text
-from causerie.engine.llamacpp.mailbox import Mailbox
 from causerie.engine.llamacpp.model import LlamaRuntime, RuntimeConfig
 from causerie.engine.llamacpp.scheduler import Observer, Scheduler
 from causerie.engine.llamacpp.sequence import Sequence
@@ -94,7 +93,6 @@ class LlamaCppEngine:
         )
         self._runtime: LlamaRuntime | None = None
         self._scheduler: Scheduler | None = None
-        self._mailboxes: dict[asyncio.AbstractEventLoop, Mailbox] = {}
 
     def models(self) -> Seq[ModelInfo]:
         return [self.spec.info(self.options.ctx_size)]
@@ -131,16 +129,6 @@ class LlamaCppEngine:
         if self._runtime is not None:
             self._runtime.close()
             self._runtime = None
-        here = asyncio.get_running_loop()
-        for loop, box in self._mailboxes.items():
-            if loop is here or loop.is_closed():
-                box.close()
-                continue
-            try:
-                loop.call_soon_threadsafe(box.close)
-            except RuntimeError:  # that loop closed meanwhile
-                box.close()
-        self._mailboxes.clear()
 
     def stats(self) -> dict[str, float]:
         sched = self._scheduler
@@ -194,22 +182,12 @@ class LlamaCppEngine:
             prompt=prompt,
             params=request.params,
             max_tokens=wanted if wanted is not None else ctx - len(prompt),
-            mailbox=self._mailbox(),
+            loop=asyncio.get_running_loop(),
             queue=asyncio.Queue(),
             grammar=self._grammar(request),
         )
         scheduler.submit(seq)
         return _Stream(seq, scheduler)
-
-    def _mailbox(self) -> Mailbox:
-        """The running loop's mailbox; those of loops closed since are let go."""
-        loop = asyncio.get_running_loop()
-        box = self._mailboxes.get(loop)
-        if box is None:
-            for gone in [lp for lp in self._mailboxes if lp.is_closed()]:
-                self._mailboxes.pop(gone).close()
-            box = self._mailboxes[loop] = Mailbox(loop)
-        return box
 
     def _grammar(self, request: GenerationRequest) -> CompiledGrammar | None:
         text = grammar_text(request.params)

@@ -2,14 +2,12 @@
 
 Each step builds ONE batch holding the next token of every generating sequence plus a
 bounded chunk of pending prompt tokens (chunked prefill), calls `llama_decode` once,
-samples each sequence that produced logits. Its events reach asyncio just before the next
-`llama_decode` starts (see `mailbox`), so the loop handles them while the step computes.
+samples each sequence that produced logits, and hands events to asyncio in one call.
 Requests join between steps; finished or cancelled ones leave and free their slot at once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -18,7 +16,6 @@ from collections.abc import Callable
 
 from causerie.core.types import StreamEvent, TokenLogprob, Usage
 from causerie.engine.llamacpp.batch import Batch
-from causerie.engine.llamacpp.mailbox import Mailbox
 from causerie.engine.llamacpp.model import LlamaRuntime
 from causerie.engine.llamacpp.sampler import Sampler, logprobs_of
 from causerie.engine.llamacpp.sequence import Sequence
@@ -117,13 +114,12 @@ class Scheduler:
                 self._admit()
                 self._compact()
                 if self.running:
-                    self._step()  # delivers the outbox as it starts llama_decode
+                    self._step()
             except Exception:  # never let the decode thread die silently
                 log.exception("decode step failed")
                 for seq in list(self.running):
                     self._fail(seq, "the engine failed while decoding")
-            if not self.running:
-                self._flush()
+            self._flush()
 
     def _has_work(self) -> bool:
         if any(s.cancelled for s in self.waiting) or any(s.cancelled for s in self.running):
@@ -141,8 +137,6 @@ class Scheduler:
             self.waiting = deque(s for s in self.waiting if not s.cancelled)
 
     def _admit(self) -> None:
-        if self.waiting:  # admission may copy or restore caches: deliver the last step first
-            self._flush()
         while self.waiting:
             choice = choose_slot(self.slots, self.lot, self.waiting[0].prompt)
             if choice is None:
@@ -247,7 +241,6 @@ class Scheduler:
             if logits:
                 outputs.append((seq, row))
             slot.cache.extend(tokens)
-        self._flush()  # the last step's events: the loops handle them during this one
         if batch.n == 0:
             return
         rc = self.rt.decode(batch.raw)
@@ -337,13 +330,18 @@ class Scheduler:
         self._outbox.append((seq, event))
 
     def _flush(self) -> None:
-        """Hand the outbox to the loops' mailboxes. While sequences run, this happens just
-        before `llama_decode` (see `mailbox`), so the loops work while the step computes."""
         if not self._outbox:
             return
         outbox, self._outbox = self._outbox, []
-        boxes: dict[Mailbox, list[tuple[asyncio.Queue[StreamEvent], StreamEvent]]] = {}
+        by_loop: dict[object, list[tuple[Sequence, StreamEvent]]] = {}
         for seq, event in outbox:
-            boxes.setdefault(seq.mailbox, []).append((seq.queue, event))
-        for box, items in boxes.items():
-            box.post(items)
+            by_loop.setdefault(seq.loop, []).append((seq, event))
+        for items in by_loop.values():
+            loop = items[0][0].loop
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_deliver, items)
+
+
+def _deliver(items: list[tuple[Sequence, StreamEvent]]) -> None:
+    for seq, event in items:
+        seq.queue.put_nowait(event)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from causerie.core.types import SamplingParams, StreamEvent
 from causerie.engine.llamacpp.grammars import CompiledGrammar
-from causerie.engine.llamacpp.mailbox import Mailbox
 from causerie.engine.llamacpp.sampler import Sampler
 from causerie.engine.llamacpp.slots import Slot
 from causerie.engine.stops import StopMatcher
@@ -21,7 +20,7 @@ class Sequence:
     prompt: list[int]
     params: SamplingParams
     max_tokens: int
-    mailbox: Mailbox  # the submitting loop's; `queue` belongs to that loop
+    loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue[StreamEvent]
     cancelled: bool = False
     grammar: CompiledGrammar | None = None  # handed to the sampler chain on admission
