@@ -484,8 +484,8 @@ def build_rows(
     ok = {
         name: [run["result"] for run in runs if run.get("status") == "ok"]
         for name, runs in systems.items()
+        if any(run.get("status") == "ok" for run in runs)
     }
-    ok = {name: results for name, results in ok.items() if results}
     rows: list[Row] = []
 
     def add(label: str, getter: Getter) -> None:
@@ -548,11 +548,13 @@ def build_rows(
                 )
 
     # Bare llama.cpp figures (no HTTP) sit in the llama-server column: same engine.
-    for key in ("pp512", "tg128"):
-        value = bare_figure(llama_bench, key, "avg_ts")
+    pp, tg = (
+        bare_figure(llama_bench, "pp512", "avg_ts"),
+        bare_figure(llama_bench, "tg128", "avg_ts"),
+    )
+    for key, value in (("pp512", pp), ("tg128", tg)):
         if value is not None:
             rows.append((f"llama-bench {key} (tok/s, bare)", {"llama-server": value}))
-    tg = bare_figure(llama_bench, "tg128", "avg_ts")
     if tg and 1 in settings.concurrency:
         add(
             "c=1 out tok/s / llama-bench tg128",
@@ -594,18 +596,18 @@ def round_ratios(systems: dict[str, list[dict[str, Any]]], settings: RunSettings
     lines: list[str] = []
     for anchor in RATIO_ANCHORS:
         for label, getter in getters:
-            cells = []
+            ratios: list[float | None] = []
             pairs = zip(systems.get("causerie", []), systems.get(anchor, []), strict=False)
             for ours, theirs in pairs:
                 try:
                     a, b = getter(ours["result"]), getter(theirs["result"])
                 except (KeyError, TypeError, IndexError):
                     a = b = None
-                cells.append(f"{a / b:.2f}" if a is not None and b else "-")
-            known = [float(c) for c in cells if c != "-"]
-            if known:
-                middle = statistics.median(known)
-                lines.append(f"  {label} vs {anchor}: {' '.join(cells)} (median {middle:.2f})")
+                ratios.append(a / b if a is not None and b else None)
+            middle = median(ratios)
+            if middle is not None:
+                cells = " ".join("-" if r is None else f"{r:.2f}" for r in ratios)
+                lines.append(f"  {label} vs {anchor}: {cells} (median {middle:.2f})")
     return lines
 
 
