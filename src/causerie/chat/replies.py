@@ -33,6 +33,7 @@ from causerie.chat.toolloop import shown_text as _shown
 from causerie.chat.tools import ToolContext, check_names, run_call
 from causerie.chat.tools.clock import valid_zone
 from causerie.chat.tree import path_to
+from causerie.chat.views import MessageView
 from causerie.core.errors import CauserieError, InvalidRequestError, NotFoundError
 from causerie.core.types import (
     GenerationRequest,
@@ -305,7 +306,7 @@ class Replies:
             finally:
                 tool_round.close(calls)
             said = Message("assistant", "".join(answer.text), tool_calls=tuple(calls))
-            answer = _continued(answer, following.id, [said, *tool_round.messages])
+            answer = _continued(answer, following, [said, *tool_round.messages])
             opening = ChatEvent(
                 "continue",
                 {"assistant_message": following, "sources": answer.meta.get("sources", [])},
@@ -377,13 +378,14 @@ def _grounding(answer: _Answer) -> dict[str, Any]:
     return {"sources": answer.meta["sources"]} if answer.meta.get("sources") else {}
 
 
-def _continued(answer: _Answer, message_id: str, round_: list[Message]) -> _Answer:
+def _continued(answer: _Answer, row: MessageView, round_: list[Message]) -> _Answer:
     """The answer after a tool round (`round_`: the calls said, then their results), in
-    row `message_id`: same prompt, tools and grounding, so it is cited like the first."""
+    `row` (made with `_grounding`): same prompt, tools and passages, so it is cited like
+    the first."""
     return _Answer(
-        answer.conversation_id, message_id, answer.model, [*answer.history, *round_],
+        answer.conversation_id, row.id, answer.model, [*answer.history, *round_],
         answer.params, False, tools=answer.tools, timezone=answer.timezone,
-        passages=answer.passages, question=answer.question, meta=_grounding(answer),
+        passages=answer.passages, question=answer.question, meta=dict(row.meta),
     )  # fmt: skip
 
 
