@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, FastAPI, Request, Response
 
-from causerie.api.deps import SettingsDep, bearer_token, get_db
+from causerie.api.deps import SettingsDep, app_db, bearer_token
 from causerie.chat.accounts import AccountPolicy, AccountService, NewSession
 from causerie.chat.quotas import Limits, MeteredEngine, QuotaService, bind_caller, metered
 from causerie.core.errors import AuthenticationError, PermissionDeniedError
@@ -70,18 +70,28 @@ def install_accounts(app: FastAPI) -> None:
         state.engine = MeteredEngine(state.engine, state.quotas)
 
 
-def get_accounts(request: Request) -> AccountService:
-    get_db(request)
+def accounts_of(request: Request) -> AccountService:
+    app_db(request)
     install_accounts(request.app)
     accounts: AccountService = request.app.state.accounts
     return accounts
 
 
-def get_quotas(request: Request) -> QuotaService:
-    get_db(request)
+def quotas_of(request: Request) -> QuotaService:
+    app_db(request)
     install_accounts(request.app)
     quotas: QuotaService = request.app.state.quotas
     return quotas
+
+
+# Dependencies are coroutines when they do not block: FastAPI runs a plain `def` one in
+# its thread pool, a hop per request that a busy pool (documents, database work) delays.
+async def get_accounts(request: Request) -> AccountService:
+    return accounts_of(request)
+
+
+async def get_quotas(request: Request) -> QuotaService:
+    return quotas_of(request)
 
 
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
@@ -101,7 +111,7 @@ async def principal(request: Request, settings: SettingsDep) -> Principal | None
         if _is_server_key(token, settings):
             return Principal(None, "server_key")
         if has_db:
-            user = await asyncio.to_thread(get_accounts(request).api_key_user, token)
+            user = await asyncio.to_thread(accounts_of(request).api_key_user, token)
             if user is not None:
                 return Principal(user, "api_key")
         if has_db or settings.api_key is not None:
@@ -110,7 +120,7 @@ async def principal(request: Request, settings: SettingsDep) -> Principal | None
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie or not has_db:
         return None
-    found = await asyncio.to_thread(get_accounts(request).session_user, cookie)
+    found = await asyncio.to_thread(accounts_of(request).session_user, cookie)
     if found is None:
         return None
     user, session = found
@@ -152,13 +162,13 @@ async def api_caller(request: Request, caller: PrincipalDep, settings: SettingsD
             return Principal(None, "open")
         raise AuthenticationError(NO_KEY)
     if caller.user is not None:
-        bind_caller(get_quotas(request).caller(caller.user))
+        bind_caller(quotas_of(request).caller(caller.user))
     return caller
 
 
 async def user_engine(request: Request, user: Annotated[User, Depends(current_user)]) -> Engine:
     """The app's engine, checking the current user's limits and counting their usage."""
-    quotas = get_quotas(request)
+    quotas = quotas_of(request)
     return metered(request.app.state.engine, quotas, quotas.caller(user))
 
 
