@@ -41,6 +41,30 @@ def test_small_integer_ranges_are_enforced_and_strict_refuses_the_rest() -> None
         format_to_gbnf(OutputFormat(json.dumps(loose), strict=True))
 
 
+@pytest.mark.parametrize(
+    ("key", "schema"),
+    [
+        ("minItems", {"type": "array", "items": {"type": "integer"}, "minItems": 10**9}),
+        ("maxItems", {"type": "array", "items": {"type": "integer"}, "maxItems": 10**9}),
+        ("minLength", {"type": "string", "minLength": 10**9}),
+        ("maxLength", {"type": "string", "maxLength": 1001}),
+        ("pattern", {"type": "string", "pattern": "^a{1000000000}$"}),
+        ("pattern", {"type": "string", "pattern": "^[a-z]{ 2 , 99999999999999 }$"}),
+    ],
+)
+def test_repeat_counts_beyond_the_cap_are_refused_when_strict_and_unenforced_otherwise(
+    key: str, schema: dict[str, object]
+) -> None:
+    # the converter writes n repeats as n copies: uncapped, one request takes gigabytes
+    nested = {"type": "object", "properties": {"x": schema}, "required": ["x"]}
+    with pytest.raises(InvalidRequestError, match=key):
+        format_to_gbnf(OutputFormat(json.dumps(nested), strict=True))
+    text = format_to_gbnf(OutputFormat(json.dumps(nested)))
+    assert len(text) < 4096
+    within = {"type": "array", "items": {"type": "string", "pattern": "^a{3,5}$"}, "maxItems": 4}
+    assert format_to_gbnf(OutputFormat(json.dumps(within), strict=True)).count("item-item") >= 4
+
+
 def test_unsupported_schema_is_invalid_request() -> None:
     with pytest.raises(InvalidRequestError):
         format_to_gbnf(OutputFormat('{"type": "bogus"}'))

@@ -20,6 +20,11 @@ from causerie.core.types import OutputFormat, SamplingParams
 
 MAX_GRAMMAR_CHARS = 256 * 1024
 MAX_ENUM_RANGE = 1000  # integer ranges up to this size are enforced as enums
+# The converter spells a bound of n repeats as n copies of the item, so bounds (and regex
+# quantifiers) are capped: `minItems: 1e9` would take the server's memory, not a 400.
+MAX_REPEAT = 1000
+_REPEATS = ("minLength", "maxLength", "minItems", "maxItems")
+_QUANTIFIER = re.compile(r"\{\s*(\d*)\s*(?:,\s*(\d*)\s*)?\}")
 _RANGE = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 _UNENFORCED = frozenset(
     (*_RANGE, "multipleOf", "uniqueItems", "minProperties", "maxProperties", "not",
@@ -58,6 +63,28 @@ def _bound(schema: dict[str, Any], key: str, exclusive: str, lower: bool) -> int
     return max(bounds) if lower else min(bounds)
 
 
+def _over(count: str) -> bool:
+    """A quantifier's count (digits, or "" when absent) above `MAX_REPEAT`."""
+    return len(count) > 6 or (count != "" and int(count) > MAX_REPEAT)
+
+
+def _too_many_repeats(schema: dict[str, Any]) -> list[str]:
+    """The keywords of `schema` whose repeat counts are above `MAX_REPEAT`."""
+    found = [
+        key
+        for key in _REPEATS
+        if isinstance(schema.get(key), (int, float))
+        and not isinstance(schema.get(key), bool)
+        and schema[key] > MAX_REPEAT
+    ]
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and any(
+        _over(low) or _over(high) for low, high in _QUANTIFIER.findall(pattern)
+    ):
+        found.append("pattern")
+    return found
+
+
 def _prepare(schema: Any, strict: bool) -> Any:
     """A copy of `schema` the converter can enforce: small integer ranges become enums;
     other keywords it would ignore are refused when `strict`."""
@@ -79,6 +106,13 @@ def _prepare(schema: Any, strict: bool) -> Any:
         if low is not None and high is not None and 0 <= high - low < MAX_ENUM_RANGE:
             rest = {k: v for k, v in out.items() if k not in _RANGE and k != "type"}
             return {**rest, "enum": list(range(low, high + 1))}
+    for key in _too_many_repeats(out):
+        if strict:
+            raise InvalidRequestError(
+                f"'{key}' asks for more than {MAX_REPEAT} repeats, which cannot be enforced",
+                param="response_format",
+            )
+        del out[key]  # left unenforced, like the keywords the converter ignores
     if strict:
         for key in out:
             if key in _UNENFORCED:
