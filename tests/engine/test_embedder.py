@@ -137,6 +137,9 @@ def test_too_long_empty_and_bad_tokens_are_errors(embedder: LlamaEmbedder) -> No
     for bad in ([], [""], [[]], [[embedder._n_vocab]], [[-1]]):
         with pytest.raises(InvalidRequestError):
             embedder.embed_sync(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="lone surrogate") as surrogate:
+        embedder.embed_sync(["fine", "not \udc80 fine"])
+    assert surrogate.value.param == "input"
 
 
 def test_minilm_is_converted_once_by_content(tmp_path: Path) -> None:

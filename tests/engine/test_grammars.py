@@ -65,6 +65,30 @@ def test_repeat_counts_beyond_the_cap_are_refused_when_strict_and_unenforced_oth
     assert format_to_gbnf(OutputFormat(json.dumps(within), strict=True)).count("item-item") >= 4
 
 
+@pytest.mark.parametrize(
+    ("schema", "rule"),
+    [
+        ({"type": "string"}, "string"),
+        ({"type": "integer"}, "integer"),
+        ({"type": "boolean"}, "boolean"),
+        ({"type": "number", "minimum": 0}, "number"),
+    ],
+)
+def test_a_bare_type_at_the_root_is_its_shared_rule(schema: dict[str, object], rule: str) -> None:
+    text = format_to_gbnf(OutputFormat(json.dumps(schema)))
+    assert f"entry ::= {rule}\n" in text and f"\n{rule} ::= " in text
+
+
+def test_empty_choices_and_infinite_bounds_are_clear_400s() -> None:
+    for key in ("enum", "anyOf", "oneOf"):
+        with pytest.raises(InvalidRequestError, match=f"'{key}' must list at least one"):
+            format_to_gbnf(OutputFormat(json.dumps({key: []})))
+    unbounded = '{"type": "integer", "minimum": 1, "maximum": Infinity}'  # Python's parser
+    assert "integer" in format_to_gbnf(OutputFormat(unbounded))
+    with pytest.raises(InvalidRequestError, match="cannot be enforced"):
+        format_to_gbnf(OutputFormat(unbounded, strict=True))
+
+
 def test_unsupported_schema_is_invalid_request() -> None:
     with pytest.raises(InvalidRequestError):
         format_to_gbnf(OutputFormat('{"type": "bogus"}'))
@@ -100,6 +124,12 @@ def test_engine_constrains_and_refuses(model_path: Path) -> None:
         for line in text.split("\n"):
             assert line.startswith("<c>") and line.endswith("</c>")
             jsonschema.validate(json.loads(line[3:-4]), SCHEMA)
+        bare = OutputFormat(json.dumps({"type": "string", "maxLength": 12}))
+        answer = _ask(engine, SamplingParams(max_tokens=24, temperature=0, output_format=bare))
+        assert isinstance(json.loads(answer), str)
+        surrogate = OutputFormat(json.dumps({"type": "string", "pattern": "^\ud800$"}))
+        with pytest.raises(InvalidRequestError, match="lone surrogate"):
+            _ask(engine, SamplingParams(output_format=surrogate))
         with pytest.raises(InvalidRequestError):
             _ask(engine, SamplingParams(grammar="root ::= missing"))
         with pytest.raises(InvalidRequestError):

@@ -61,17 +61,22 @@ class RouterOptions:
     affinity_slack: int = 4  # in-flight requests an affine replica may have above the least
 
 
+def _bytes(text: str) -> bytes:
+    """For hashing only: a lone surrogate is the engine's to refuse, not the router's."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 def default_affinity_key(request: GenerationRequest) -> str:
     """For clients that name no key: the model and the start of the conversation (up to
     its first user message, which every later turn repeats)."""
-    digest = hashlib.sha256(request.model.encode())
+    digest = hashlib.sha256(_bytes(request.model))
     if request.messages is not None:
         for m in request.messages:
-            digest.update(b"\x00" + m.role.encode() + b"\x00" + m.content.encode())
+            digest.update(b"\x00" + _bytes(m.role) + b"\x00" + _bytes(m.content))
             if m.role == "user":
                 break
     else:
-        digest.update(b"\x01" + (request.prompt or "")[:512].encode())
+        digest.update(b"\x01" + _bytes((request.prompt or "")[:512]))
     return digest.hexdigest()[:32]
 
 

@@ -28,6 +28,7 @@ from causerie.core.errors import (
 from causerie.core.types import ModelInfo
 from causerie.engine.base import EmbeddingInput, Embeddings
 from causerie.engine.llamacpp.model import _install_log_callback
+from causerie.engine.llamacpp.unicode import utf8
 
 POOLING_NONE, POOLING_MEAN = 0, 1
 MAX_SEQUENCES = 64  # inputs per batch at most (llama.cpp allows 256)
@@ -129,7 +130,7 @@ class LlamaEmbedder:
     def tokenize(self, text: str) -> list[int]:
         """`text`'s tokens with the model's own markers ([CLS] … [SEP] for BERT)."""
         self._require()
-        data = text.encode("utf-8")
+        data = utf8(text, "input")
         capacity = len(data) + 8
         buf = (lc.llama_token * capacity)()
         n = lc.llama_tokenize(self._vocab, data, len(data), buf, capacity, True, False)

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from collections.abc import Sequence as Seq
@@ -27,6 +28,7 @@ from causerie.core.errors import (
 from causerie.core.types import GenerationRequest, ModelInfo, StreamEvent
 from causerie.engine.llamacpp.grammars import CompiledGrammar, grammar_text
 from causerie.engine.llamacpp.model import LlamaRuntime, RuntimeConfig
+from causerie.engine.llamacpp.prompt import chat_tokens, control_pattern
 from causerie.engine.llamacpp.scheduler import Observer, Scheduler
 from causerie.engine.llamacpp.sequence import Sequence
 from causerie.engine.models import ModelSpec
@@ -35,6 +37,7 @@ from causerie.engine.templates import ChatTemplate
 log = logging.getLogger("causerie.engine")
 _ids = itertools.count(1)
 GIL_SWITCH_INTERVAL = 0.0005
+TOKENIZE_INLINE_CHARS = 32_768
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class LlamaCppEngine:
             spec.chat_template, bos_token=spec.bos_token, eos_token=spec.eos_token
         )
         self._runtime: LlamaRuntime | None = None
+        self._controls: re.Pattern[str] | None = None
         self._scheduler: Scheduler | None = None
 
     def models(self) -> Seq[ModelInfo]:
@@ -108,6 +112,7 @@ class LlamaCppEngine:
             n_threads=self.options.threads,
         )
         self._runtime = await asyncio.to_thread(LlamaRuntime, config)
+        self._controls = control_pattern(self._runtime.control_texts)
         # The decode thread drops the GIL in every llama.cpp call and must get it back
         # quickly; with the default 5 ms switch interval a busy event loop can hold it
         # for a whole decode step.
@@ -145,11 +150,38 @@ class LlamaCppEngine:
     def tokenize_request(self, request: GenerationRequest) -> list[int]:
         runtime = self._require_runtime()
         if request.messages is not None:
-            text = self._template.render(request.messages, tools=request.tools)
-            return runtime.tokenize(text, add_special=runtime.add_bos, parse_special=True)
+            return chat_tokens(
+                runtime, self._template, request.messages, request.tools, self._controls
+            )
         return runtime.tokenize(
-            request.prompt or "", add_special=runtime.add_bos, parse_special=True
+            request.prompt or "", add_special=runtime.add_bos, parse_special=True, param="prompt"
         )
+
+    def _check_bias(self, request: GenerationRequest) -> None:
+        n_vocab = self._require_runtime().n_vocab
+        for token, _ in request.params.logit_bias:
+            if not 0 <= token < n_vocab:
+                raise InvalidRequestError(
+                    f"logit_bias names token {token}, outside this model's vocabulary "
+                    f"(0..{n_vocab - 1})",
+                    param="logit_bias",
+                )
+
+    def _check_size(self, request: GenerationRequest) -> int:
+        """Refuse, before rendering or tokenizing anything, a request that cannot fit the
+        context whatever its tokens; returns its number of characters."""
+        runtime, ctx = self._require_runtime(), self.options.ctx_size
+        messages = request.messages
+        chars = sum(len(m.content) for m in messages) if messages else len(request.prompt or "")
+        least = max(chars // runtime.max_piece_bytes, len(messages) if messages else 0)
+        if least >= ctx:
+            raise ContextLengthExceededError(
+                f"This model's maximum context length is {ctx} tokens; your prompt has at "
+                f"least {least} tokens ({chars} characters"
+                + (f" in {len(messages)} messages)." if messages else ")."),
+                param="messages" if messages is not None else "prompt",
+            )
+        return chars
 
     async def submit(self, request: GenerationRequest) -> _Stream:
         if request.model and request.model.lower() not in (n.lower() for n in self.spec.names()):
@@ -159,7 +191,11 @@ class LlamaCppEngine:
             raise EngineError("the engine is not running")
         if scheduler.queued() >= self.options.queue_size:
             raise EngineOverloadedError("the server is busy; retry shortly", retry_after=2)
-        prompt = self.tokenize_request(request)
+        self._check_bias(request)
+        if self._check_size(request) < TOKENIZE_INLINE_CHARS:
+            prompt = self.tokenize_request(request)
+        else:  # rendering and tokenizing a long prompt takes a while: not on the event loop
+            prompt = await asyncio.to_thread(self.tokenize_request, request)
         if not prompt:
             prompt = [self._require_runtime().bos]
         ctx = self.options.ctx_size

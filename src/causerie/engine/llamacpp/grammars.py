@@ -17,6 +17,7 @@ from llama_cpp.llama_grammar import SchemaConverter
 
 from causerie.core.errors import InvalidRequestError
 from causerie.core.types import OutputFormat, SamplingParams
+from causerie.engine.llamacpp.unicode import utf8
 
 MAX_GRAMMAR_CHARS = 256 * 1024
 MAX_ENUM_RANGE = 1000  # integer ranges up to this size are enforced as enums
@@ -44,8 +45,9 @@ def _literal(text: str) -> str:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, else None (JSON allows no Infinity, Python's parser does)."""
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return float(value) if ok else None
+    return float(value) if ok and math.isfinite(value) else None
 
 
 def _bound(schema: dict[str, Any], key: str, exclusive: str, lower: bool) -> int | None:
@@ -106,6 +108,11 @@ def _prepare(schema: Any, strict: bool) -> Any:
         if low is not None and high is not None and 0 <= high - low < MAX_ENUM_RANGE:
             rest = {k: v for k, v in out.items() if k not in _RANGE and k != "type"}
             return {**rest, "enum": list(range(low, high + 1))}
+    for key in ("enum", "anyOf", "oneOf"):
+        if out.get(key) == []:
+            raise InvalidRequestError(
+                f"'{key}' must list at least one choice", param="response_format"
+            )
     for key in _too_many_repeats(out):
         if strict:
             raise InvalidRequestError(
@@ -131,7 +138,8 @@ def format_to_gbnf(fmt: OutputFormat) -> str:
             prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False
         )
         schema = converter.resolve_refs(schema, "request")
-        converter.visit(schema, "item")  # type: ignore[no-untyped-call]
+        # the name of the value's rule: "item", or a shared rule ("string") for a bare type
+        item: str = converter.visit(schema, "item")  # type: ignore[no-untyped-call]
         rules: str = converter.format_grammar()  # type: ignore[no-untyped-call]
     except (ValueError, TypeError, KeyError, AssertionError, AttributeError, RecursionError) as exc:
         raise InvalidRequestError(
@@ -139,7 +147,7 @@ def format_to_gbnf(fmt: OutputFormat) -> str:
             param="response_format",
         ) from exc
     rules = _CHAR_RULE.sub(lambda _m: _STRICT_CHAR, rules)
-    one = " ".join(p for p in (_literal(fmt.prefix) if fmt.prefix else "", "item") if p)
+    one = " ".join(p for p in (_literal(fmt.prefix) if fmt.prefix else "", item) if p)
     if fmt.suffix:
         one += " " + _literal(fmt.suffix)
     more = fmt.max_count - fmt.min_count
@@ -165,7 +173,7 @@ class CompiledGrammar:
             raise InvalidRequestError(
                 "the schema is too large to be enforced", param="response_format"
             )
-        ptr = lc.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
+        ptr = lc.llama_sampler_init_grammar(vocab, utf8(text, "response_format"), b"root")
         if not ptr:
             raise InvalidRequestError(
                 "the output constraint could not be compiled into a grammar",

@@ -16,6 +16,7 @@ from typing import Any
 import llama_cpp as lc
 
 from causerie.core.errors import ModelLoadError
+from causerie.engine.llamacpp.unicode import utf8
 
 log = logging.getLogger("causerie.engine")
 _LOG_CALLBACK: Any = None
@@ -89,10 +90,17 @@ class LlamaRuntime:
         self.bos = int(lc.llama_vocab_bos(self.vocab))
         self._pieces: dict[int, bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
+        self.control_texts = self._control_texts()
+        # no token spells more bytes than this: a text of n characters is >= n / it tokens
+        longest = max(len(self.piece(t)) for t in range(self.n_vocab))
+        self.max_piece_bytes = max(1, longest, *(len(t.encode()) for t in self.control_texts))
 
     # --- tokens -----------------------------------------------------------------------
-    def tokenize(self, text: str, *, add_special: bool, parse_special: bool) -> list[int]:
-        data = text.encode("utf-8")
+    def tokenize(
+        self, text: str, *, add_special: bool, parse_special: bool, param: str | None = None
+    ) -> list[int]:
+        """`text`'s tokens; a lone surrogate in it is an `InvalidRequestError` on `param`."""
+        data = utf8(text, param)
         capacity = len(data) + 8
         buf = (lc.llama_token * capacity)()
         n = lc.llama_tokenize(
@@ -118,6 +126,20 @@ class LlamaRuntime:
         data = self._piece_buf.raw[:n] if n > 0 else b""
         self._pieces[token] = data
         return data
+
+    def _control_texts(self) -> tuple[str, ...]:
+        """How the control tokens are spelled ("<|im_start|>"): with special-token parsing,
+        text that spells one becomes that token."""
+        special = lc.LLAMA_TOKEN_ATTR_CONTROL | lc.LLAMA_TOKEN_ATTR_USER_DEFINED
+        buf = ctypes.create_string_buffer(256)
+        texts = set()
+        for token in range(self.n_vocab):
+            if lc.llama_vocab_get_attr(self.vocab, token) & special:
+                n = lc.llama_token_to_piece(self.vocab, token, buf, 256, 0, True)
+                text = buf.raw[: max(n, 0)].decode("utf-8", "replace")
+                if len(text) > 1:
+                    texts.add(text)
+        return tuple(sorted(texts, key=lambda t: (-len(t), t)))
 
     def is_eog(self, token: int) -> bool:
         return bool(lc.llama_vocab_is_eog(self.vocab, token))
