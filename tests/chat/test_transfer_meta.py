@@ -77,6 +77,8 @@ def test_markdown_shows_tool_calls_results_and_sources(db: Database) -> None:
         {"sources": [{"n": 1, "secret": "x"}]},
         {"citations": [{"n": 1, "by": "model", "spans": [[1]]}]},
         {"arguments": "x" * 100_001},
+        {"finish_reason": "stop"},
+        {"error_code": 3},
     ],
 )
 def test_bad_meta_is_refused_and_nothing_written(db: Database, meta: Any) -> None:
@@ -96,3 +98,5 @@ def test_clean_meta_keeps_known_keys() -> None:
         "sources": SOURCES,
         "citations": CITATIONS,
     }
+    ending = {"finish_reason": "length", "error_code": "context_length_exceeded"}
+    assert clean_meta(ending) == ending

@@ -1,6 +1,7 @@
 """A conversation with the real bundled model in the browser: the answer streams in, Esc
-stops it, regenerate and edit make branches that the ‹ n/m › switcher walks, copy, and an
-error shown in place with its Retry button."""
+stops it, regenerate and edit make branches that the ‹ n/m › switcher walks, copy; a
+prompt too long for the model is refused in place and offers to edit it (not a Retry that
+could only fail again); an answer cut at its length limit says so."""
 
 from __future__ import annotations
 
@@ -153,18 +154,62 @@ def test_stream_stop_regenerate_edit_and_branches(open_page: OpenPage, web_app: 
     screenshot(page, "06-chat-light")
 
 
-def test_an_error_is_shown_in_place_with_retry(open_page: OpenPage) -> None:
+def test_a_prompt_too_long_for_the_model_offers_to_edit_it(open_page: OpenPage) -> None:
     page = open_page("/")
+    set_max_tokens(page, 8)
     composer = page.get_by_role("textbox", name="Message")
     # far longer than the server's 1,024-token context: the engine refuses it
-    composer.fill("word " * 3000)
+    long_text = ("word " * 3000).strip()
+    composer.fill(long_text)
     composer.press("Enter")
-    alert = page.locator(".msg__error").last
+    answer = page.locator(".msg--assistant").last
+    alert = answer.locator(".msg__error")
     expect(alert).to_be_visible(timeout=ANSWER_TIMEOUT)
     expect(alert).to_have_attribute("role", "alert")
-    retry = alert.get_by_role("button", name="Retry")
-    expect(retry).to_be_visible()
-    screenshot(page, "07-chat-error")
-    retry.click()
-    expect(page.locator(".msg__error").last).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(alert).to_contain_text("maximum context length")
+    expect(alert).to_contain_text("Too long for this model.")
+    # the same request could only fail again: no Retry, no Regenerate, nothing to copy
     expect(page.get_by_role("button", name="Send")).to_be_visible()
+    answer.hover()
+    expect(alert.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(answer.get_by_role("button", name="Regenerate")).to_have_count(0)
+    expect(answer.get_by_role("button", name="Copy")).to_have_count(0)
+    # the server took the message: it is in the thread, where it can be edited
+    expect(composer).to_have_value("")
+    expect(page.locator(".msg--user")).to_have_count(1)
+    screenshot(page, "07-chat-error")
+
+    alert.get_by_role("button", name="Edit the message").click()
+    editor = page.get_by_role("textbox", name="Edit your message")
+    expect(editor).to_be_focused()
+    assert editor.input_value() == long_text
+    editor.fill("Say hi.")
+    editor.press("Enter")
+    answer = wait_until_answered(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=ANSWER_TIMEOUT)
+    expect(page.locator(".msg--user .branch__label")).to_have_text("2/2")
+
+    # stored with its code: after a reload the refused answer still offers no Retry
+    page.reload()
+    opening = page.locator(".msg--user").first
+    opening.get_by_role("button", name="Previous version").click()
+    expect(page.locator(".msg--user .branch__label")).to_have_text("1/2")
+    alert = page.locator(".msg--assistant").last.locator(".msg__error")
+    expect(alert).to_contain_text("Too long for this model.")
+    expect(alert.get_by_role("button", name="Retry")).to_have_count(0)
+    expect(alert.get_by_role("button", name="Edit the message")).to_be_visible()
+
+
+def test_an_answer_cut_at_the_length_limit_says_so(open_page: OpenPage) -> None:
+    page = open_page("/")
+    set_max_tokens(page, 4)
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Tell me a very long story about a dragon, a knight and a village.")
+    composer.press("Enter")
+    expect(page.locator(".msg--assistant")).to_have_count(1, timeout=ANSWER_TIMEOUT)
+    answer = wait_until_answered(page)
+    expect(answer).to_have_attribute("data-status", "complete", timeout=ANSWER_TIMEOUT)
+    expect(answer.locator(".msg__note")).to_have_text("Answer cut at the length limit")
+    page.reload()
+    answer = page.locator(".msg--assistant").last
+    expect(answer.locator(".msg__note")).to_have_text("Answer cut at the length limit")

@@ -234,3 +234,79 @@ def test_indexing_progress_then_ready_or_failed(open_page: OpenPage, web_app: We
     )
     expect(failed).to_contain_text("Failed: no text could be found in this file")
     assert client.get(f"/api/documents/{doc['id']}").json()["progress_done"] == chunks
+
+
+# how many lines an element's text takes (one client rect per line box)
+LINES = """(el) => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}"""
+# the parts of `row` that stick out of it or out of the screen
+OVERFLOWS = """(row) => {
+  const box = row.getBoundingClientRect();
+  const out = [];
+  for (const el of row.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width && (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.right > innerWidth)) {
+      out.push(el.tagName + '.' + el.className);
+    }
+  }
+  return out;
+}"""
+
+
+def test_a_document_row_stays_readable_on_a_phone(open_page: OpenPage, web_app: WebApp) -> None:
+    """390 px wide: the name and the status keep one line each, the controls (a collection
+    picker and two buttons) go below them, nothing leaves the row or the screen."""
+    response = web_app.client().send("POST", "/api/collections", json={"name": "Pocket"})
+    assert response.status_code == 201, response.text
+    page = open_page("/", viewport=(390, 844))
+    page.get_by_role("button", name="Open sidebar").click()
+    page.get_by_role("button", name="Documents", exact=True).click()
+    manager = page.get_by_role("dialog", name="Documents and collections")
+    notes = {"name": "pocket-notes.txt", "mimeType": "text/plain", "buffer": b"Bike lock: 4471."}
+    manager.locator("#knowledge-files").set_input_files([notes])
+    row = manager.get_by_role("list", name="Documents").locator(
+        ".knowledge-row", has_text="pocket-notes.txt"
+    )
+    status = row.locator(".knowledge-status")
+    expect(status).to_have_text("Ready · 1 chunk", timeout=30_000)
+    picker = row.get_by_label("Add pocket-notes.txt to a collection")
+    expect(picker).to_be_visible()
+    screenshot(page, "knowledge-phone")
+    assert row.locator("strong").evaluate(LINES) == 1
+    assert status.evaluate(LINES) == 1
+    assert row.evaluate(OVERFLOWS) == []
+    text_box = row.locator(".knowledge-row__text").bounding_box()
+    actions = row.locator(".row-actions").bounding_box()
+    assert text_box is not None and actions is not None
+    assert actions["y"] >= text_box["y"] + text_box["height"] - 1  # below the text
+    body = manager.locator(".dialog__body")
+    assert body.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+
+
+def test_a_refused_upload_is_forgotten_at_the_next_action(
+    open_page: OpenPage, web_app: WebApp
+) -> None:
+    page = open_page("/")
+    page.get_by_role("button", name="Documents", exact=True).click()
+    manager = page.get_by_role("dialog", name="Documents and collections")
+    files = manager.locator("#knowledge-files")
+    refused = manager.locator(".upload-item--error")
+    bad = {"name": "setup.exe", "mimeType": "application/octet-stream", "buffer": b"MZ\x90\x00"}
+    good = {"name": "later.txt", "mimeType": "text/plain", "buffer": b"A later note."}
+
+    files.set_input_files([bad])
+    expect(refused).to_contain_text("setup.exe: unsupported")
+    files.set_input_files([good])  # the next upload
+    documents = manager.get_by_role("list", name="Documents")
+    expect(documents.locator(".knowledge-row", has_text="later.txt")).to_be_visible()
+    expect(refused).to_have_count(0)
+
+    files.set_input_files([bad])
+    expect(refused).to_have_count(1)
+    manager.get_by_label("New collection name").fill("After the refusal")
+    manager.get_by_role("button", name="Create collection").click()  # any other action
+    expect(manager.get_by_role("list", name="Collections")).to_contain_text("After the refusal")
+    expect(refused).to_have_count(0)

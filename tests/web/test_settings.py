@@ -141,3 +141,24 @@ def test_french_dark_theme_instructions_and_keys(open_page: OpenPage, web_app: W
     assert settings["custom_instructions"] == "Answer in haiku."
     assert settings["preferences"] == {"theme": "dark", "language": "fr"}
     assert page.evaluate("Object.keys(localStorage)") == ["causerie.theme"]
+
+
+def test_every_settings_tab_is_in_sight_on_a_phone(open_page: OpenPage) -> None:
+    page = open_page("/", viewport=(390, 844))
+    page.get_by_role("button", name="Open sidebar").click()
+    page.locator(".account").click()
+    page.get_by_role("menuitem", name="Settings").click()
+    dialog = page.get_by_role("dialog", name="Settings")
+    tabs = dialog.get_by_role("tab")
+    expect(tabs).to_have_count(4)
+    expect(dialog.get_by_role("tab", name="Account")).to_be_visible()
+    strip = dialog.get_by_role("tablist").bounding_box()
+    assert strip is not None and strip["x"] >= 0 and strip["x"] + strip["width"] <= 390
+    for tab in tabs.all():
+        box = tab.bounding_box()
+        assert box is not None
+        # whole: inside the strip's visible box, its label not cut
+        assert box["x"] >= strip["x"] - 0.5, tab.inner_text()
+        assert box["x"] + box["width"] <= strip["x"] + strip["width"] + 0.5, tab.inner_text()
+        assert tab.evaluate("(el) => el.scrollWidth <= el.clientWidth"), tab.inner_text()
+    screenshot(page, "settings-tabs-phone")

@@ -12,7 +12,8 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from causerie.chat.attachments import scope
 from causerie.chat.attribution import attribute
 from causerie.chat.conversations import Conversations, message_view
 from causerie.chat.grounding import ground, grounded, token_counter
-from causerie.chat.titles import make_title
+from causerie.chat.titles import fallback_title, make_title
 from causerie.chat.toolcalls import ToolCallStream
 from causerie.chat.toolloop import (
     ToolPlan,
@@ -65,7 +66,7 @@ class _Answer:
     model: str
     history: list[Message]
     params: SamplingParams
-    first_exchange: bool
+    untitled: bool  # its conversation has no title yet: this answer gives it one
     start: dict[str, Any] = field(default_factory=dict)
     text: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -155,8 +156,7 @@ class Replies:
             history = self._history(conv.system_prompt, path)
             if regenerate is None:  # the new question: written below, after the grounding
                 history.append(Message("user", content or ""))
-            users = sum(1 for m in history if m.role == "user")
-            first = not conv.title and users == 1
+            untitled = not conv.title
             question = next((m.content for m in reversed(history) if m.role == "user"), "")
             params = self._params(conv.params or {})
             sources: list[dict[str, Any]] = []
@@ -201,7 +201,7 @@ class Replies:
                 "assistant_message": message_view(reply),
                 "sources": sources,
             }
-            answer = _Answer(conv.id, reply.id, model, history, params, first, start)
+            answer = _Answer(conv.id, reply.id, model, history, params, untitled, start)
             answer.passages, answer.meta = passages, dict(reply.meta or {})
             answer.question = question
             answer.tools = tool_plan(conv.params, tool)
@@ -232,6 +232,34 @@ class Replies:
 
     # --- streaming ------------------------------------------------------------------------
     async def _stream(self, answer: _Answer) -> AsyncIterator[ChatEvent]:
+        """Stream one answer (see `_rounds`) and title its conversation while it has no
+        title: once the answer is complete, with the title the model writes (a `title`
+        event before `done`); when it failed or was stopped (or its client left), with the
+        first words of the question, so no conversation stays untitled. A title set
+        meanwhile (a rename) is never replaced."""
+        titled = not answer.untitled
+        text: list[str] = []  # of the answer's last round, which the title sums up
+        try:
+            async with aclosing(self._rounds(answer)) as events:
+                async for event in events:
+                    if event.kind == "delta":
+                        text.append(event.data["text"])
+                    elif event.kind == "continue":
+                        text.clear()
+                    elif event.kind in ("done", "error") and not titled:
+                        if event.kind == "done" and event.data["status"] == "complete":
+                            title = await make_title(self.engine, answer.question, "".join(text))
+                        else:
+                            title = fallback_title(answer.question)
+                        titled = True
+                        if await asyncio.to_thread(self._set_title, answer, title):
+                            yield ChatEvent("title", {"title": title})
+                    yield event
+        finally:
+            if not titled:  # stopped: synchronous, as this runs while the task is cancelled
+                self._set_title(answer, fallback_title(answer.question))
+
+    async def _rounds(self, answer: _Answer) -> AsyncGenerator[ChatEvent, None]:
         """Stream one answer; while it calls tools, run them (see toolloop.py), record the
         results and stream the continuation, up to MAX_ROUNDS rounds."""
         yield ChatEvent("start", answer.start)
@@ -241,6 +269,7 @@ class Replies:
         while True:
             status, usage, failed = "interrupted", Usage(), False
             error: str | None = "the answer was stopped"
+            ending: dict[str, Any] = {}  # kept in its meta: a cut at the limit, an error's code
             specs = answer.tools.specs(round_)
             parser = ToolCallStream() if specs else None
             calls: list[ToolCall] = []
@@ -265,6 +294,8 @@ class Replies:
                             usage = answer.usage = event.usage or usage
                             if event.finish_reason in ("stop", "length"):
                                 status, error = "complete", None
+                                if event.finish_reason == "length":
+                                    ending["finish_reason"] = "length"
                             elif event.finish_reason == "error":  # mid-answer: keep the text
                                 status, error = "interrupted", event.error or "the engine failed"
                                 failed = True
@@ -279,10 +310,13 @@ class Replies:
                     answer.text[:] = ["".join(answer.text).strip()]
             except CauserieError as exc:
                 status, error = "error", exc.message
+                if exc.code:
+                    ending["error_code"] = exc.code
             finally:
                 keepalive.cancel()
                 # synchronous on purpose: this must run even while the task is being cancelled
-                self._save(answer, status, error, usage, _closing_meta(answer, status, calls))
+                meta = _closing_meta(answer, status, calls, ending)
+                self._save(answer, status, error, usage, meta)
             total = Usage(
                 total.prompt_tokens + usage.prompt_tokens,
                 total.completion_tokens + usage.completion_tokens,
@@ -313,6 +347,7 @@ class Replies:
             )
             round_ += 1
         done: dict[str, Any] = {"status": status, "error": error, "message_id": answer.message_id}
+        done.update(ending)
         if "citations" in answer.meta:
             done["citations"] = answer.meta["citations"]
         done["usage"] = {
@@ -323,11 +358,6 @@ class Replies:
         if status == "error" or failed:
             yield ChatEvent("error", done)
             return
-        if first.first_exchange and status == "complete":
-            title = await make_title(self.engine, first.history, "".join(answer.text))
-            if title:
-                await asyncio.to_thread(self._set_title, answer.conversation_id, title)
-                yield ChatEvent("title", {"title": title})
         yield ChatEvent("done", done)
 
     async def _keep_alive(self, answer: _Answer) -> None:
@@ -365,12 +395,18 @@ class Replies:
             uow.commit()
             answer.saved_at = time.monotonic()
 
-    def _set_title(self, conversation_id: str, title: str) -> None:
+    def _set_title(self, answer: _Answer, title: str) -> bool:
+        """Give the answer's conversation `title` unless it has one (set by a rename
+        meanwhile) or `title` is empty; whether it did."""
+        if not title:
+            return False
         with self.db.unit() as uow:
-            conv = uow.conversations.get(self.user_id, conversation_id)
-            if conv is not None and not conv.title:
-                conv.title = title
-                uow.commit()
+            conv = uow.conversations.get(self.user_id, answer.conversation_id)
+            if conv is None or conv.title:
+                return False
+            conv.title = title
+            uow.commit()
+            return True
 
 
 def _grounding(answer: _Answer) -> dict[str, Any]:
@@ -389,9 +425,13 @@ def _continued(answer: _Answer, row: MessageView, round_: list[Message]) -> _Ans
     )  # fmt: skip
 
 
-def _closing_meta(answer: _Answer, status: str, calls: list[ToolCall]) -> dict[str, Any] | None:
+def _closing_meta(
+    answer: _Answer, status: str, calls: list[ToolCall], ending: dict[str, Any]
+) -> dict[str, Any] | None:
     """The meta an answer is closed with: its tool calls; for a grounded answer, also its
-    sources and, once complete without calls, which sentences they support."""
+    sources and, once complete without calls, which sentences they support; and `ending`:
+    `finish_reason: length` for an answer cut at its length limit, `error_code` for a
+    failure that has one (e.g. `context_length_exceeded`). None: the meta stays as it is."""
     meta = {"tool_calls": [call_dict(c) for c in calls]} if calls else None
     if answer.meta.get("sources") and (meta is not None or status == "complete"):
         meta = {**answer.meta, **(meta or {})}
@@ -402,4 +442,6 @@ def _closing_meta(answer: _Answer, status: str, calls: list[ToolCall]) -> dict[s
             except Exception:
                 log.exception("attributing the answer %s failed", answer.message_id)
         answer.meta = meta
+    if ending:
+        meta = answer.meta = {**answer.meta, **(meta or {}), **ending}
     return meta

@@ -1,8 +1,9 @@
 """A message's `meta` in a Causerie export: what it may hold on import (untrusted input).
 
 Only the known keys (tool calls, a tool result's call id, name and arguments, sources,
-citations), each with its JSON type and a bound on its size; anything else is refused
-with a 400 that names the key, before anything is written.
+citations, how an answer ended: cut at its length limit, or an error's code), each with
+its JSON type and a bound on its size; anything else is refused with a 400 that names
+the key, before anything is written.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ def _text(limit: int, optional: bool = False) -> Callable[[str, Any], Any]:
             return None
         if not isinstance(value, str) or len(value) > limit:
             _bad(where, f"a string of at most {limit} characters")
+        return value
+
+    return check
+
+
+def _one_of(*values: str) -> Callable[[str, Any], Any]:
+    def check(where: str, value: Any) -> Any:
+        if value not in values:
+            _bad(where, " or ".join(repr(v) for v in values))
         return value
 
     return check
@@ -111,4 +121,6 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
         "position": _count, "excerpt": _text(MAX_TEXT)}),
     "citations": _records(CITATION_KEYS, CITATION_KEYS, MAX_CITATIONS, {
         "n": _count, "by": _by, "spans": _spans}),
+    "finish_reason": _one_of("length"),
+    "error_code": _text(MAX_NAME),
 }  # fmt: skip

@@ -1,7 +1,10 @@
 // The server's JSON API. The session lives in an HttpOnly cookie; the CSRF token that
 // state-changing requests must echo is kept in memory only (never in web storage).
+// A failure of the network itself (no answer, an answer cut off) is an ApiError with
+// status 0 and code 'network', in the reader's language: never the browser's own words.
 
 import { readEvents } from './sse.js';
+import { t } from './i18n.js';
 
 let csrfToken = null;
 let onUnauthorized = () => {};
@@ -30,6 +33,25 @@ function headersFor(method, hasBody) {
   return headers;
 }
 
+// `key`: errors.network (the server could not be reached) or errors.connectionLost (the
+// answer stopped coming).
+export function networkError(key = 'errors.network') {
+  return new ApiError(0, t(key), 'network');
+}
+
+function isAbort(error) {
+  return error?.name === 'AbortError';
+}
+
+// fetch(), with a rejection (other than an abort) turned into a networkError.
+async function reach(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch (error) {
+    throw isAbort(error) ? error : networkError();
+  }
+}
+
 export async function errorOf(response) {
   let message = response.statusText || `HTTP ${response.status}`;
   let code = null;
@@ -50,7 +72,7 @@ export async function errorOf(response) {
 }
 
 export async function request(method, path, body, { signal, quiet = false } = {}) {
-  const response = await fetch(path, {
+  const response = await reach(path, {
     method,
     headers: headersFor(method, body !== undefined),
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -63,7 +85,11 @@ export async function request(method, path, body, { signal, quiet = false } = {}
     throw error;
   }
   if (response.status === 204) return null;
-  return response.json();
+  try {
+    return await response.json();
+  } catch (error) {
+    throw isAbort(error) || !(error instanceof TypeError) ? error : networkError();
+  }
 }
 
 export const api = {
@@ -74,9 +100,10 @@ export const api = {
   del: (path, opts) => request('DELETE', path, undefined, opts),
 };
 
-// POSTs `body` and hands each server-sent event to `onEvent` until the stream ends.
+// POSTs `body` and hands each server-sent event to `onEvent` until the stream ends; a
+// stream that breaks off is a networkError (errors.connectionLost).
 export async function stream(path, body, { signal, onEvent }) {
-  const response = await fetch(path, {
+  const response = await reach(path, {
     method: 'POST',
     headers: { ...headersFor('POST', true), Accept: 'text/event-stream' },
     body: JSON.stringify(body),
@@ -88,7 +115,21 @@ export async function stream(path, body, { signal, onEvent }) {
     if (response.status === 401) onUnauthorized(error);
     throw error;
   }
-  for await (const frame of readEvents(response)) onEvent(frame.event, frame.data);
+  const frames = readEvents(response);
+  try {
+    for (;;) {
+      let next;
+      try {
+        next = await frames.next();
+      } catch (error) {
+        throw isAbort(error) ? error : networkError('errors.connectionLost');
+      }
+      if (next.done) return;
+      onEvent(next.value.event, next.value.data);
+    }
+  } finally {
+    await frames.return();
+  }
 }
 
 export function query(params) {
@@ -120,7 +161,7 @@ export function upload(path, file, { onProgress } = {}) {
         reject(error);
       }
     });
-    xhr.addEventListener('error', () => reject(new ApiError(0, 'network error')));
+    xhr.addEventListener('error', () => reject(networkError()));
     xhr.send(file);
   });
 }

@@ -2,6 +2,9 @@
 // is shown as text, never interpreted; highlight.js colours labelled code blocks; then
 // DOMPurify sanitises the result. Images load only from `data:` URLs and links open in a
 // new tab without a referrer, so model output can never make the page fetch elsewhere.
+// Links are kept only to http(s), mailto and in-page anchors (a relative one would open a
+// page of ours); task lists show disabled checkboxes, the only form control let through.
+// Footnotes (`[^1]` and `[^1]: note`) show as superscripts and notes, not as links.
 
 import { Marked } from '/static/vendor/marked.esm.js';
 import DOMPurify from '/static/vendor/purify.es.js';
@@ -16,6 +19,38 @@ export const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => ESCA
 
 const DATA_IMAGE = /^data:image\/(?:png|gif|jpe?g|webp);base64,[a-z0-9+/=\s]+$/i;
 const MAX_HIGHLIGHT = 100_000; // characters; longer blocks stay plain to keep typing smooth
+const SAFE_LINK = /^(?:(?:https?|mailto):|#)/i;
+
+// `[^label]: text` (one line) and `[^label]`: marked would take the first for a link
+// reference definition, making every `[^label]` a link to `text`.
+const FOOTNOTE_NOTE = /^ {0,3}\[\^([^\]\s]+)\]:[ \t]*([^\n]*)(?:\n+|$)/;
+const FOOTNOTE_REF = /^\[\^([^\]\s]+)\]/;
+const footnotes = [
+  {
+    name: 'footnote',
+    level: 'block',
+    start: (src) => src.match(/^ {0,3}\[\^[^\]\s]+\]:/m)?.index,
+    tokenizer(src) {
+      const match = FOOTNOTE_NOTE.exec(src);
+      if (!match) return undefined;
+      return { type: 'footnote', raw: match[0], label: match[1], tokens: this.lexer.inlineTokens(match[2]) };
+    },
+    renderer(token) {
+      const label = `<sup class="md-footnote__label">${escapeHtml(token.label)}</sup>`;
+      return `<p class="md-footnote">${label} ${this.parser.parseInline(token.tokens)}</p>\n`;
+    },
+  },
+  {
+    name: 'footnoteRef',
+    level: 'inline',
+    start: (src) => src.match(/\[\^[^\]\s]+\]/)?.index,
+    tokenizer(src) {
+      const match = FOOTNOTE_REF.exec(src);
+      return match ? { type: 'footnoteRef', raw: match[0], label: match[1] } : undefined;
+    },
+    renderer: (token) => `<sup class="md-footnote-ref">${escapeHtml(token.label)}</sup>`,
+  },
+];
 
 const marked = new Marked({
   gfm: true,
@@ -33,6 +68,10 @@ const marked = new Marked({
       const label = language ? ` data-lang="${escapeHtml(language)}"` : '';
       return `<pre${label}><code class="hljs">${body}</code></pre>\n`;
     },
+    link({ href, tokens }) {
+      if (SAFE_LINK.test(String(href || '').trim())) return false; // marked's own rendering
+      return this.parser.parseInline(tokens); // a relative or odd target: its text only
+    },
     image({ href, text }) {
       if (DATA_IMAGE.test(String(href || ''))) {
         return `<img src="${escapeHtml(href)}" alt="${escapeHtml(text || '')}">`;
@@ -40,12 +79,13 @@ const marked = new Marked({
       return `<span class="md-image-blocked">[${escapeHtml(text || 'image')}]</span>`;
     },
   },
+  extensions: footnotes,
 });
 
 const PURIFY = {
   USE_PROFILES: { html: true },
   FORBID_TAGS: [
-    'style', 'form', 'input', 'button', 'textarea', 'select', 'option', 'iframe', 'frame',
+    'style', 'form', 'button', 'textarea', 'select', 'option', 'iframe', 'frame',
     'frameset', 'object', 'embed', 'video', 'audio', 'source', 'track', 'picture', 'link',
     'meta', 'base', 'svg', 'math', 'template', 'dialog',
   ],
@@ -63,9 +103,18 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'IMG' && !DATA_IMAGE.test(node.getAttribute('src') || '')) {
     node.removeAttribute('src');
   }
+  if (node.tagName === 'INPUT') {
+    // a task list's box: shown, never usable, whatever the markup asked for
+    const checked = node.hasAttribute('checked');
+    for (const { name } of [...node.attributes]) node.removeAttribute(name);
+    node.setAttribute('type', 'checkbox');
+    node.setAttribute('disabled', '');
+    if (checked) node.setAttribute('checked', '');
+  }
   if (node.tagName === 'A' && node.hasAttribute('href')) {
-    const href = node.getAttribute('href') || '';
-    if (!href.startsWith('#')) {
+    const href = (node.getAttribute('href') || '').trim();
+    if (!SAFE_LINK.test(href)) node.removeAttribute('href');
+    else if (!href.startsWith('#')) {
       node.setAttribute('target', '_blank');
       node.setAttribute('rel', 'noopener noreferrer nofollow');
     }

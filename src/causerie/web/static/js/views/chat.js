@@ -1,11 +1,13 @@
 // A conversation: opens one (or a new draft), sends messages and streams the answers,
 // stops, regenerates, edits into a new branch and switches branches. After every stream
 // the conversation is read back from the server, which stays the source of truth.
+// A message the server never took goes back to the composer; what is typed in the
+// composer stays with the conversation it was typed in.
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
-import { api, stream } from '../api.js';
+import { api, stream, networkError } from '../api.js';
 import { navigate } from '../router.js';
 import { anyDialogOpen } from '../ui/dialog.js';
 import { toast } from '../ui/toast.js';
@@ -31,6 +33,8 @@ export class ChatView {
     this.draft = null;
     this.streaming = null;
     this.token = 0; // bumps on every open, so that late answers for an old view are dropped
+    this.place = 'new'; // the conversation's id, or 'new' for a new chat
+    this.drafts = new Map(); // place -> text left in the composer there
 
     this.thread = new ThreadView({
       streamingId: null,
@@ -38,6 +42,7 @@ export class ChatView {
       onEdit: (msg, text) => this.edit(msg, text),
       onRegenerate: (msg) => this.regenerate(msg),
       onBranch: (msg, step) => this.switchBranch(msg, step),
+      onEditPrompt: (answer) => this.thread.edit(answer.parent_id),
       emptyState: () => this.emptyState(),
     });
     this.composer = new Composer({ onSend: (text) => this.send(text), onStop: () => this.stop() });
@@ -70,20 +75,33 @@ export class ChatView {
   }
 
   // --- opening ---------------------------------------------------------------------------
+  // Leave the current place for `place`: the composer's text stays behind (and the text
+  // left at `place` comes back), and so does the error of a request that failed there.
+  moveTo(place) {
+    this.thread.clearExtra();
+    if (place === this.place) return;
+    const text = this.composer.text();
+    if (text.trim()) this.drafts.set(this.place, text);
+    else this.drafts.delete(this.place);
+    this.place = place;
+    this.composer.setText(this.drafts.get(place) || '');
+  }
+
   newChat(persona = null) {
     this.stop();
     this.token += 1;
+    this.moveTo('new');
     this.conversation = null;
     this.messages = [];
     this.draft = {
       model: persona?.model || this.defaultModel(),
-      system_prompt: '',
+      system_prompt: persona?.system_prompt || '',
       persona,
       params: { ...(persona?.params || {}) },
       attachments: [],
     };
     this.topbar.setModel(this.draft.model);
-    this.topbar.setTitle(persona ? persona.name : '');
+    this.topbar.setTitle(persona ? persona.name : t('sidebar.untitled'));
     this.thread.reset([]);
     this.composer.focus();
   }
@@ -91,6 +109,7 @@ export class ChatView {
   async open(id, { messageId = null } = {}) {
     this.stop();
     const token = (this.token += 1);
+    this.moveTo(id);
     if (this.conversation?.id !== id) {
       this.topbar.setTitle('');
       this.thread.inner.replaceChildren(h('div', { class: 'thread__loading', role: 'status', text: t('common.loading') }));
@@ -196,6 +215,8 @@ export class ChatView {
     });
     this.conversation = { ...created, messages: [] };
     this.draft = null;
+    if (this.place === 'new') this.place = created.id;
+    this.topbar.setTitle(created.title || t('sidebar.untitled'));
     try {
       await sendPending(created.id, draft.attachments);
     } catch (error) {
@@ -210,16 +231,28 @@ export class ChatView {
   async send(text) {
     if (this.streaming) return;
     const tool = this.composer.takeTool();
+    const place = this.place;
     let conversation;
     try {
       conversation = await this.ensureConversation();
     } catch (error) {
-      this.composer.setText(text);
-      this.thread.showError(error.message, () => this.send(text));
+      this.unsent(place, error, text, tool);
       return;
     }
     const body = { content: text, timezone: userTimeZone(), ...(tool ? { tool } : {}) };
-    await this.run(`/api/conversations/${conversation.id}/messages`, body);
+    await this.run(`/api/conversations/${conversation.id}/messages`, body, { text, tool });
+  }
+
+  // The server did not take the message typed at `place`: the text goes back to the
+  // composer there, and Retry sends the composer's text again.
+  unsent(place, error, text, tool) {
+    if (place !== this.place) {
+      const typed = (this.drafts.get(place) || '').trim();
+      this.drafts.set(place, typed ? `${text}\n\n${typed}` : text);
+      return;
+    }
+    this.composer.restore(text, tool);
+    this.thread.showError(error.message, () => this.composer.submit());
   }
 
   edit(msg, text) {
@@ -248,20 +281,29 @@ export class ChatView {
     if (this.streaming) this.streaming.controller.abort();
   }
 
-  async run(url, body) {
+  // `unsent`: {text, tool} of a new message, which goes back to the composer when the
+  // server does not take it.
+  async run(url, body, unsent = null) {
+    if (!this.conversation || this.streaming) return;
     const conversationId = this.conversation.id;
     const controller = new AbortController();
-    const live = { controller, assistantId: null, text: '' };
+    const live = { controller, assistantId: null, text: '', ended: false };
     this.streaming = live;
     this.thread.clearExtra();
     this.composer.setStreaming(true);
     this.thread.setBusy(true);
     try {
       await stream(url, body, { signal: controller.signal, onEvent: (event, data) => this.onEvent(live, event, data) });
+      if (!live.ended && !controller.signal.aborted) throw networkError('errors.connectionLost');
     } catch (error) {
       if (error.name !== 'AbortError') {
-        if (!live.assistantId) this.thread.showError(error.message, () => this.run(url, body));
-        else this.finish(live, { status: 'error', error: error.message });
+        if (live.assistantId) this.finish(live, { status: 'error', error: error.message });
+        else if (unsent) this.unsent(conversationId, error, unsent.text, unsent.tool);
+        else if (this.conversation?.id === conversationId) {
+          this.thread.showError(error.message, () => {
+            if (this.conversation?.id === conversationId) this.run(url, body);
+          });
+        }
       }
     }
     const stopped = controller.signal.aborted;
@@ -302,14 +344,18 @@ export class ChatView {
       this.topbar.setTitle(data.title);
       this.hooks.onChanged(this.conversation);
     } else if (event === 'done' || event === 'error') {
+      live.ended = true;
       // an answer cut short by a failing engine: kept as interrupted, the reason shown
       if (event === 'error' && data.status === 'interrupted' && data.error) toast(data.error, 'error');
+      // how it ended, as its stored meta says too: cut at the length limit, an error's code
+      const ending = Object.fromEntries(['finish_reason', 'error_code'].filter((k) => data[k]).map((k) => [k, data[k]]));
       this.finish(live, {
         status: data.status || (event === 'error' ? 'error' : 'complete'),
         error: data.error || null,
         completion_tokens: data.usage?.completion_tokens || 0,
         prompt_tokens: data.usage?.prompt_tokens || 0,
         duration_ms: data.duration_ms || 0,
+        ending,
         ...(Array.isArray(data.citations) ? { citations: data.citations } : {}),
       });
     }
@@ -347,10 +393,10 @@ export class ChatView {
   finish(live, fields) {
     const index = this.messages.findIndex((m) => m.id === live.assistantId);
     if (index === -1) return;
-    const { citations, ...rest } = fields;
+    const { citations, ending, ...rest } = fields;
     const current = this.messages[index];
     const updated = { ...current, content: live.text, ...rest };
-    if (citations) updated.meta = { ...(current.meta || {}), citations };
+    if (citations || ending) updated.meta = { ...(current.meta || {}), ...(citations ? { citations } : {}), ...(ending || {}) };
     this.messages = [...this.messages.slice(0, index), updated, ...this.messages.slice(index + 1)];
     this.thread.ctx.streamingId = null;
     this.thread.sync(this.messages);

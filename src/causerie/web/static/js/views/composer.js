@@ -1,6 +1,7 @@
 // The message box: Enter sends, Shift+Enter adds a line, the button turns into Stop while
 // an answer streams (Esc stops too; see chat.js). The box grows with its text. A picker
-// may force one tool for the next message.
+// may force one tool for the next message. A message the server never took comes back
+// (restore) and can be sent again (submit).
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
@@ -11,6 +12,7 @@ const MAX_HEIGHT = 240; // px
 
 export class Composer {
   constructor({ onSend, onStop }) {
+    this.onSend = onSend;
     this.streaming = false;
     this.area = h('textarea', {
       id: 'composer-input',
@@ -35,24 +37,31 @@ export class Composer {
     this.area.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
-        this.submit(onSend);
+        this.submit();
       }
     });
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
-      this.submit(onSend);
+      this.submit();
     });
     this.stop.addEventListener('click', () => onStop());
     this.updateButtons();
   }
 
-  submit(onSend) {
+  submit() {
     const text = this.area.value.trim();
     if (!text || this.streaming) return;
     this.area.value = '';
     this.resize();
     this.updateButtons();
-    onSend(text);
+    this.onSend(text);
+  }
+
+  // Put back a message that was not sent (before anything typed since) and its tool.
+  restore(text, tool = '') {
+    const typed = this.area.value.trim();
+    this.setText(typed ? `${text}\n\n${typed}` : text);
+    if (tool && this.tool) this.tool.value = tool;
   }
 
   setTools(tools) {
@@ -79,6 +88,10 @@ export class Composer {
 
   updateButtons() {
     this.send.disabled = this.streaming;
+  }
+
+  text() {
+    return this.area.value;
   }
 
   setText(text) {

@@ -76,7 +76,12 @@ export function openKnowledgeManager() {
   }, () => {
     if (dialog.open) timer = setTimeout(poll, 2000);
   });
+  // a refused upload's line stays until the next action or upload
+  const clearErrors = () => {
+    for (const item of progress.querySelectorAll('.upload-item--error')) item.remove();
+  };
   const guard = (fn) => async (...args) => {
+    clearErrors();
     try {
       await fn(...args);
     } catch (error) {
@@ -139,6 +144,7 @@ export function openKnowledgeManager() {
   picker.addEventListener('change', async () => {
     const files = Array.from(picker.files || []);
     picker.value = '';
+    clearErrors();
     for (const file of files) {
       const bar = h('progress', { max: 100, value: 0, 'aria-label': t('knowledge.uploading', { name: file.name }) });
       const state = h('span', { class: 'muted', text: t('knowledge.uploading', { name: file.name }) });

@@ -1,6 +1,8 @@
 // One message of the thread: a user bubble (plain text) or an assistant answer (rendered,
 // sanitised markdown), with its actions: copy, edit or regenerate, the branch switcher
-// ‹ 2/3 › when it has siblings, discreet usage figures, and errors shown in place.
+// ‹ 2/3 › when it has siblings, discreet usage figures, and errors shown in place. An
+// answer cut at its length limit says so; a prompt too long for the model offers to edit
+// it rather than a Retry that could only fail again.
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
@@ -11,7 +13,8 @@ import { toast } from '../ui/toast.js';
 import { buildToolMessage } from './toolblock.js';
 import { sourcesBlock, linkCitations, addMatchedCitations } from './sources.js';
 
-// ctx: {streamingId, onEdit(msg, text), onRegenerate(msg), onBranch(msg, step), busy()}
+// ctx: {streamingId, onEdit(msg, text), onRegenerate(msg), onBranch(msg, step), busy(),
+//       onEditPrompt(answer): edit the user message that `answer` answers}
 export function buildMessage(msg, ctx) {
   if (msg.role === 'tool') return buildToolMessage(msg);
   const isUser = msg.role === 'user';
@@ -39,6 +42,9 @@ export function buildMessage(msg, ctx) {
     if (msg.status === 'interrupted' && !streaming) {
       body.append(h('p', { class: 'msg__note', text: t('message.stopped') }));
     }
+    if (msg.status === 'complete' && msg.meta?.finish_reason === 'length' && !streaming) {
+      body.append(h('p', { class: 'msg__note', text: t('message.truncated') }));
+    }
     if (msg.status === 'error') body.append(errorBox(msg, ctx));
   }
   body.append(footer(msg, ctx, streaming));
@@ -55,14 +61,25 @@ export function fillAnswer(content, text, streaming) {
   content.replaceChildren(renderMarkdown(text));
 }
 
+// The prompt does not fit in the model's context: the same request can only fail again.
+function tooLong(msg) {
+  return msg.status === 'error' && msg.meta?.error_code === 'context_length_exceeded';
+}
+
 function errorBox(msg, ctx) {
+  const reason = msg.error || t('errors.generic');
+  if (tooLong(msg)) {
+    const edit = h('button', { type: 'button', class: 'button button--small' },
+      icon('edit'), h('span', { text: t('message.editPrompt') }));
+    edit.addEventListener('click', () => ctx.onEditPrompt(msg));
+    return h('div', { class: 'msg__error', role: 'alert' }, icon('alert'),
+      h('span', { class: 'msg__error-text' }, reason, ' ', t('message.tooLong')), edit);
+  }
   const retry = h('button', { type: 'button', class: 'button button--small' },
     icon('refresh'), h('span', { text: t('message.retry') }));
   retry.addEventListener('click', () => ctx.onRegenerate(msg));
-  return h('div', { class: 'msg__error', role: 'alert' },
-    icon('alert'),
-    h('span', { class: 'msg__error-text', text: msg.error || t('errors.generic') }),
-    retry);
+  return h('div', { class: 'msg__error', role: 'alert' }, icon('alert'),
+    h('span', { class: 'msg__error-text', text: reason }), retry);
 }
 
 function actionButton(name, label, onClick) {
@@ -82,11 +99,11 @@ function footer(msg, ctx, streaming) {
       setTimeout(() => copy.replaceChildren(icon('copy')), 1500);
     }
   });
-  bar.append(copy);
+  if (msg.content) bar.append(copy); // nothing to copy from an answer that failed at once
   if (msg.role === 'user') {
     bar.append(actionButton('edit', t('message.edit'), () => startEdit(bar.closest('.msg'), msg, ctx)));
   } else {
-    bar.append(actionButton('refresh', t('message.regenerate'), () => ctx.onRegenerate(msg)));
+    if (!tooLong(msg)) bar.append(actionButton('refresh', t('message.regenerate'), () => ctx.onRegenerate(msg)));
     const stats = usageText(msg);
     if (stats) bar.append(h('span', { class: 'msg__stats', title: msg.model || '', text: stats }));
   }
@@ -117,7 +134,7 @@ function branchSwitcher(msg, ctx) {
     next);
 }
 
-function startEdit(article, msg, ctx) {
+export function startEdit(article, msg, ctx) {
   if (!article || ctx.busy()) return;
   const body = article.querySelector('.msg__body');
   const saved = Array.from(body.childNodes);

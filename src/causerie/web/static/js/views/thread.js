@@ -6,7 +6,7 @@
 import { h, perFrame } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
-import { buildMessage, fillAnswer } from './message.js';
+import { buildMessage, fillAnswer, startEdit } from './message.js';
 
 const CHUNK = 24;
 const NEAR_TOP = 1200; // px: build older messages before the reader reaches them
@@ -14,7 +14,7 @@ const NEAR_BOTTOM = 80; // px: "at the bottom" for following a streaming answer
 
 function signature(m) {
   return [m.content, m.status, m.error, (m.sibling_ids || []).join(','), m.sibling_position,
-    m.completion_tokens, m.duration_ms].join('\u0001');
+    m.completion_tokens, m.duration_ms, m.meta?.finish_reason, m.meta?.error_code].join('\u0001');
 }
 
 export class ThreadView {
@@ -36,13 +36,14 @@ export class ThreadView {
     this.streamText = perFrame((id, text) => this.renderStreaming(id, text));
   }
 
-  // A conversation opens: build its newest messages and show the end.
-  reset(messages) {
+  // A conversation opens: build its newest messages and show the end (and drop the error of
+  // a request that failed, unless the same conversation is only being redrawn: `keepExtra`).
+  reset(messages, { keepExtra = false } = {}) {
     this.messages = messages;
     this.nodes.clear();
     this.start = Math.max(0, messages.length - CHUNK);
     this.inner.replaceChildren();
-    this.clearExtra();
+    if (!keepExtra) this.clearExtra();
     if (!messages.length) {
       this.inner.append(this.ctx.emptyState());
     } else {
@@ -61,7 +62,7 @@ export class ThreadView {
       diverge += 1;
     }
     if (!old.length || diverge < this.start) {
-      this.reset(messages);
+      this.reset(messages, { keepExtra: true });
       return;
     }
     const follow = this.atBottom();
@@ -141,6 +142,17 @@ export class ThreadView {
     known.el.classList.add('is-highlighted');
     setTimeout(() => known.el.classList.remove('is-highlighted'), 2000);
     return true;
+  }
+
+  // Open the editor of message `id` (building older messages if need be).
+  edit(id) {
+    const index = this.messages.findIndex((m) => m.id === id);
+    if (index === -1) return;
+    while (index < this.start) this.buildEarlier();
+    const known = this.nodes.get(id);
+    if (!known) return;
+    startEdit(known.el, this.messages[index], this.ctx);
+    known.el.scrollIntoView({ block: 'nearest' });
   }
 
   setBusy(busy) {
