@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,10 +65,32 @@ def sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def has_control(text: str) -> bool:
+    """NUL, escape, newline or another control character, or a lone surrogate: nothing a
+    name or an email needs, and what a database may refuse to store."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
+
+
+def _bad_in_email(c: str) -> bool:
+    return c.isspace() or unicodedata.category(c) in ("Cc", "Cs", "Cf")  # Cf: U+200B, U+202E...
+
+
+def clean_name(name: str, param: str = "name") -> str:
+    """A display name (of a user, an API key), trimmed to 200 characters."""
+    if has_control(name):
+        raise InvalidRequestError("Names cannot contain control characters.", param=param)
+    return name.strip()[:200]
+
+
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
+    if any(_bad_in_email(c) for c in email):
+        raise InvalidRequestError(
+            "Please enter a valid email address: it cannot contain spaces or control characters.",
+            param="email",
+        )
     local, at, domain = email.partition("@")
-    if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in email):
+    if not at or not local or "." not in domain.strip("."):
         raise InvalidRequestError("Please enter a valid email address.", param="email")
     if len(email) > 320:
         raise InvalidRequestError("That email address is too long.", param="email")
@@ -97,6 +120,8 @@ class AccountService:
             )
         if len(password) > 1024:
             raise InvalidRequestError("That password is too long.", param=param)
+        if any(unicodedata.category(c) == "Cs" for c in password):
+            raise InvalidRequestError("That password is not valid Unicode text.", param=param)
         return self.hasher.hash(password)
 
     def _verify(self, user: User | None, password: str) -> bool:
@@ -135,7 +160,7 @@ class AccountService:
             raise _signup_closed()
         password_hash = self._hash_new(password)
         with self.db.unit() as uow:
-            user = self._insert(uow, email, password_hash, name.strip()[:200], "user")
+            user = self._insert(uow, email, password_hash, clean_name(name), "user")
             if uow.users.claim_admin_seat(user.id):
                 user.role = "admin"
             elif not self._signup_open(uow):
@@ -150,7 +175,7 @@ class AccountService:
         email = normalise_email(email)
         password_hash = self._hash_new(password)
         with self.db.unit() as uow:
-            user = self._insert(uow, email, password_hash, name.strip()[:200], role)
+            user = self._insert(uow, email, password_hash, clean_name(name), role)
             if role == "admin":
                 uow.users.claim_admin_seat(user.id)  # sign-ups after this one are users
             uow.commit()
@@ -161,6 +186,8 @@ class AccountService:
     def login(self, email: str, password: str, client: str) -> User:
         """The user behind these credentials; failed attempts are rate-limited."""
         email = email.strip().lower()
+        if any(_bad_in_email(c) for c in email):  # no account has such an address
+            raise InvalidRequestError("Please enter a valid email address.", param="email")
         p = self.policy
         keys = (
             (f"login-email:{email}", p.login_attempts_per_email),
@@ -254,7 +281,7 @@ class AccountService:
         with self.db.unit() as uow:
             key = uow.api_keys.add(
                 user_id=user_id,
-                name=name.strip()[:200],
+                name=clean_name(name),
                 prefix=secret[:12],
                 key_hash=sha256(secret),
             )
@@ -307,6 +334,8 @@ class AccountService:
         unknown = set(changes) - USER_FIELDS
         if unknown:
             raise InvalidRequestError(f"Unknown field '{sorted(unknown)[0]}'.")
+        if changes.get("name") is not None:
+            changes = {**changes, "name": clean_name(changes["name"])}
         if "role" in changes and changes["role"] not in ROLES:
             raise InvalidRequestError("role must be 'admin' or 'user'.", param="role")
         if changes.get("password") is not None:

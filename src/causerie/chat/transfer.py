@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from causerie.chat.transfer_input import check_text, import_time
 from causerie.chat.transfer_meta import clean_meta
 from causerie.chat.tree import children_of, path_to
 from causerie.core.errors import InvalidRequestError
@@ -126,16 +127,8 @@ def _markdown_message(m: ChatMessage) -> str:
 # --- import ---------------------------------------------------------------------------------
 
 
-def _time(value: Any) -> datetime:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return datetime.now(UTC)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+def _time(value: Any, where: str) -> datetime:
+    return value if isinstance(value, datetime) else import_time(value, where)
 
 
 def _from_causerie(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -163,28 +156,31 @@ def _visible_parent(
         seen.add(node_id)
         if node_id in kept:
             return node_id
-        node_id = nodes[node_id].get("parent")
+        node = nodes[node_id]
+        node_id = node.get("parent") if isinstance(node, dict) else None
     return None
 
 
 def _from_chatgpt(items: list[Any]) -> list[dict[str, Any]]:
     """ChatGPT's export: conversations with a `mapping` of nodes linked by `parent`."""
     out: list[dict[str, Any]] = []
-    for item in items:
+    for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("mapping"), dict):
             raise InvalidRequestError("not a ChatGPT export: a conversation has no 'mapping'")
         nodes: dict[str, dict[str, Any]] = item["mapping"]
         kept: dict[str, dict[str, Any]] = {}
-
-        ordered = sorted(
-            nodes.items(),
-            key=lambda kv: float((kv[1].get("message") or {}).get("create_time") or 0),
-        )
-        for node_id, node in ordered:
-            message = node.get("message")
-            if not isinstance(message, dict):
-                continue
-            role = (message.get("author") or {}).get("role")
+        times: dict[str, tuple[float, datetime]] = {}  # sort key (no time first), time
+        for node_id, node in nodes.items():
+            message = node.get("message") if isinstance(node, dict) else None
+            if isinstance(message, dict):
+                raw = message.get("create_time")
+                at = _time(raw, f"[{i}].mapping.{node_id[:40]}.message.create_time")
+                times[node_id] = (0.0 if raw is None else at.timestamp(), at)
+        for node_id in sorted(times, key=lambda k: times[k][0]):
+            node = nodes[node_id]
+            message = node["message"]
+            author = message.get("author")
+            role = author.get("role") if isinstance(author, dict) else None
             text = _chatgpt_text(message)
             if role not in ("user", "assistant") or not text.strip():
                 continue
@@ -192,7 +188,7 @@ def _from_chatgpt(items: list[Any]) -> list[dict[str, Any]]:
                 "id": node_id,
                 "role": role,
                 "content": text,
-                "created_at": message.get("create_time"),
+                "created_at": times[node_id][1],
                 "parent_raw": node.get("parent"),
             }
         messages = []
@@ -203,8 +199,8 @@ def _from_chatgpt(items: list[Any]) -> list[dict[str, Any]]:
         out.append(
             {
                 "title": item.get("title") or "",
-                "created_at": item.get("create_time"),
-                "updated_at": item.get("update_time"),
+                "created_at": _time(item.get("create_time"), f"[{i}].create_time"),
+                "updated_at": _time(item.get("update_time"), f"[{i}].update_time"),
                 "current_leaf_id": current,
                 "messages": messages,
             }
@@ -213,6 +209,7 @@ def _from_chatgpt(items: list[Any]) -> list[dict[str, Any]]:
 
 
 def parse_import(data: Any) -> list[dict[str, Any]]:
+    check_text(data)
     if isinstance(data, dict) and data.get("format") == FORMAT:
         convs = _from_causerie(data)
     elif isinstance(data, list):
@@ -229,25 +226,28 @@ def parse_import(data: Any) -> list[dict[str, Any]]:
 def import_conversations(db: Database, user_id: str, data: Any) -> int:
     convs = parse_import(data)
     with db.unit() as uow:
-        for raw in convs:
+        for i, raw in enumerate(convs):
             if not isinstance(raw, dict) or not isinstance(raw.get("messages"), list):
                 raise InvalidRequestError("each conversation needs a 'messages' list")
+            where = f"conversations[{i}]"
             conv = uow.conversations.create(
                 user_id,
                 title=str(raw.get("title") or "")[:300],
                 system_prompt=str(raw.get("system_prompt") or ""),
                 model=str(raw.get("model") or "")[:200],
-                created_at=_time(raw.get("created_at")),
-                updated_at=_time(raw.get("updated_at")),
+                created_at=_time(raw.get("created_at"), f"{where}.created_at"),
+                updated_at=_time(raw.get("updated_at"), f"{where}.updated_at"),
             )
             ids = {str(m.get("id")): new_id() for m in raw["messages"] if isinstance(m, dict)}
             by_new = {ids[str(m.get("id"))]: m for m in raw["messages"] if isinstance(m, dict)}
+            position = {id(m): j for j, m in enumerate(raw["messages"])}
             kids = children_of([_Node(k, _parent(m, ids)) for k, m in by_new.items()])
             pending = list(kids.get(None, []))
             while pending:  # parents before children; unreachable (cyclic) nodes are dropped
                 node = pending.pop(0)
                 m = by_new[node.id]
-                role = str(m.get("role")) if m.get("role") in ROLES else "user"
+                role = m["role"] if str(m.get("role")) in ROLES else "user"
+                at = f"{where}.messages[{position[id(m)]}].created_at"
                 uow.messages.add(
                     conv,
                     parent_id=node.parent_id,
@@ -255,8 +255,8 @@ def import_conversations(db: Database, user_id: str, data: Any) -> int:
                     content=str(m.get("content") or ""),
                     id=node.id,
                     status="complete",
-                    model=m.get("model"),
-                    created_at=_time(m.get("created_at")),
+                    model=str(m["model"])[:200] if m.get("model") is not None else None,
+                    created_at=_time(m.get("created_at"), at),
                     meta=clean_meta(m.get("meta")),
                 )
                 pending += kids.get(node.id, [])

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from causerie.api.native.auth import UserPublic
+from causerie.api.native.bounds import MAX_OFFSET, MAX_QUOTA
 from causerie.api.security import AccountsDep, AdminUser, QuotasDep
 from causerie.store.accounts import UsageRow
 
@@ -32,8 +33,8 @@ class UserUpdate(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     role: Role | None = None
     is_active: bool | None = None
-    requests_per_minute: int | None = Field(default=None, ge=0)
-    tokens_per_day: int | None = Field(default=None, ge=0)
+    requests_per_minute: int | None = Field(default=None, ge=0, le=MAX_QUOTA)
+    tokens_per_day: int | None = Field(default=None, ge=0, le=MAX_QUOTA)
     password: str | None = Field(default=None, max_length=1024)
 
 
@@ -79,7 +80,7 @@ async def list_users(
     _: AdminUser,
     accounts: AccountsDep,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> UserList:
     users, total = await asyncio.to_thread(accounts.list_users, limit, offset)
     return UserList(data=[UserPublic.of(u) for u in users], total=total)

@@ -20,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from causerie.api.deps import DbDep, EmbedderDep
+from causerie.api.native.bounds import MAX_OFFSET
 from causerie.api.security import CurrentUser, UserEngineDep
 from causerie.api.sse import sse, sse_response
 from causerie.chat.conversations import Conversations
@@ -148,7 +149,7 @@ def list_conversations(
     db: DbDep,
     archived: bool = False,
     limit: int = Query(default=50, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> ConversationPage:
     rows, total = Conversations(db, user.id).list(archived=archived, limit=limit, offset=offset)
     return ConversationPage(

@@ -20,6 +20,7 @@ from causerie.api.security import CurrentUser
 from causerie.chat.documents import Documents, DocumentView
 from causerie.chat.indexer import Indexer
 from causerie.chat.uploads import MAX_UPLOAD_BYTES, FileTooLargeError
+from causerie.core.errors import InvalidRequestError
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 TOO_LARGE = f"files may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
@@ -57,6 +58,19 @@ def _service(db: DbDep, settings: SettingsDep, user: CurrentUser) -> Documents:
 
 
 Wait = Query(default=False, description="answer once the document is indexed")
+HOW_TO_UPLOAD = (
+    "send the file's bytes as the request body and its name in the 'filename' query "
+    "parameter, e.g. POST /api/documents?filename=notes.pdf"
+)
+
+
+def _check_upload(request: Request, filename: str | None) -> str:
+    """The upload's file name; a multipart form or a missing name is a clear 400."""
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        raise InvalidRequestError(f"Multipart form uploads are not accepted: {HOW_TO_UPLOAD}.")
+    if not filename:
+        raise InvalidRequestError(f"Missing the file name: {HOW_TO_UPLOAD}.", param="filename")
+    return filename
 
 
 async def _queued(
@@ -92,10 +106,11 @@ async def upload(
     db: DbDep,
     settings: SettingsDep,
     indexer: IndexerDep,
-    filename: str = Query(min_length=1, max_length=1000),
+    filename: str | None = Query(default=None, max_length=1000),
     wait: bool = Wait,
 ) -> JSONResponse:
     """The raw file is the body; its type comes from `filename` and its content."""
+    filename = _check_upload(request, filename)
     data = await _read_body(request)
     service = _service(db, settings, user)
     view = await asyncio.to_thread(service.queue_upload, filename, data)

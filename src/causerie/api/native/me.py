@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from causerie.api.deps import DbDep
+from causerie.api.native.bounds import MAX_OFFSET
 from causerie.api.security import CurrentUser
 from causerie.chat.settings import UserSettings
 
@@ -72,7 +73,7 @@ async def search(
     db: DbDep,
     q: str = Query(default="", max_length=500),
     limit: int = Query(default=20, ge=1, le=100),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> SearchResults:
     hits = await asyncio.to_thread(UserSettings(db, user.id).search, q, limit, offset)
     return SearchResults(data=[SearchHitOut(**asdict(h)) for h in hits])

@@ -88,6 +88,8 @@ async def import_(request: Request, user: CurrentUser, db: DbDep) -> ImportResul
         data: Any = json.loads(b"".join(chunks))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequestError(f"the file is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidRequestError("the file is nested too deeply to be an export") from exc
     count = await asyncio.to_thread(import_conversations, db, user.id, data)
     return ImportResult(imported=count)
 

@@ -6,9 +6,10 @@ Pure pydantic, no behaviour: validation bounds mirror OpenAI's so that a bad val
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 StopParam = str | list[str] | None
 
@@ -20,6 +21,37 @@ class _Lenient(BaseModel):
 class TextPart(_Lenient):
     type: Literal["text"]
     text: str
+
+
+UNSUPPORTED_PARTS = {
+    "image_url": "image",
+    "input_image": "image",
+    "input_audio": "audio",
+    "audio_url": "audio",
+    "video_url": "video",
+    "file": "file",
+}
+
+
+def _only_text(part: Any) -> Any:
+    """Content parts other than text are refused naming what is not supported (rather
+    than 'type should be text')."""
+    if not isinstance(part, dict | TextPart):
+        message = 'Content parts are objects such as {"type": "text", "text": "Hello"}.'
+        raise PydanticCustomError("content_part_type", message)
+    kind = part.get("type") if isinstance(part, dict) else "text"
+    if isinstance(kind, str) and kind != "text":
+        what = UNSUPPORTED_PARTS.get(kind)
+        message = (
+            f"{what.capitalize()} input is not supported by this server: send text parts only."
+            if what
+            else f"Content parts of type '{kind[:40]}' are not supported: send 'text' parts."
+        )
+        raise PydanticCustomError("unsupported_content", message)
+    return part
+
+
+ContentPart = Annotated[TextPart, BeforeValidator(_only_text)]
 
 
 class FunctionCall(BaseModel):
@@ -35,7 +67,7 @@ class ToolCallOut(BaseModel):
 
 class ChatMessageIn(_Lenient):
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[TextPart] | None = None
+    content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_calls: list[ToolCallOut] | None = None
     tool_call_id: str | None = None
