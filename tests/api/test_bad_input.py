@@ -264,3 +264,23 @@ def test_a_client_leaving_a_non_streaming_request_is_logged_quietly(
     assert not [r for r in records if r.levelno >= logging.WARNING], records
     assert not [r for r in records if r.exc_info]
     assert any("client disconnected" in r.getMessage() for r in records)
+
+
+# --- NUL characters: PostgreSQL cannot store them ----------------------------------------
+
+
+def test_text_with_a_nul_character_is_400_on_every_write_and_nothing_is_written(
+    admin: Client,
+) -> None:
+    nul = "a\u0000b"
+    refused(admin.send("POST", "/api/conversations", json={"title": nul}))
+    conv = admin.send("POST", "/api/conversations", json={}).json()["id"]
+    for change in ({"title": nul}, {"system_prompt": nul}):
+        refused(admin.send("PATCH", f"/api/conversations/{conv}", json=change))
+    refused(admin.send("POST", f"/api/conversations/{conv}/messages", json={"content": nul}))
+    refused(admin.send("POST", "/api/personas", json={"name": nul, "system_prompt": "x"}))
+    refused(admin.send("POST", "/api/collections", json={"name": nul}))
+    view = admin.send("GET", f"/api/conversations/{conv}").json()
+    assert view["title"] != nul and view["system_prompt"] == "" and view["messages"] == []
+    names = [p["name"] for p in admin.send("GET", "/api/personas").json()["data"]]
+    assert nul not in names

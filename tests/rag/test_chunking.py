@@ -15,6 +15,7 @@ from causerie.rag.extract import (
     MAX_TEXT_CHARS,
     UnreadableFileError,
     UnsupportedFileError,
+    cap,
     detect_format,
     extract,
     markdown_blocks,
@@ -151,3 +152,8 @@ def test_a_broken_pdf_is_a_clear_error() -> None:
     broken = make_pdf(["fine"])[:60]
     with pytest.raises(UnreadableFileError):
         extract(detect_format("broken.pdf", broken), broken)
+
+
+def test_extracted_text_drops_nul_characters() -> None:
+    blocks = cap([Block("a\x00b", 1), Block("\x00")])
+    assert [(b.text, b.level) for b in blocks] == [("ab", 1)]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from causerie.core.errors import ConfigurationError
+from causerie.core.errors import ConfigurationError, InvalidRequestError
 from causerie.store.db import Database, normalise_url
 from causerie.store.tables import ChatMessage, Conversation, User
 from tests.support.postgres import migrated_sqlite_file
@@ -152,3 +152,19 @@ def test_urls() -> None:
         Database("mysql://u@h/d")
     with pytest.raises(ConfigurationError, match="invalid database URL"):
         Database("not a url")
+
+
+def test_text_with_a_nul_character_is_refused_alike_on_both(db: Database) -> None:
+    """PostgreSQL cannot store NUL in text (psycopg would raise, a 500): both databases
+    refuse it as the client's error, and nothing is written."""
+    user_id, conversation_id = make_conversation(db)
+    before = count_messages(db)
+    with pytest.raises(InvalidRequestError, match="NUL"), db.session() as s:
+        s.add(ChatMessage(conversation_id=conversation_id, role="user", content="a\x00b"))
+        s.commit()
+    with pytest.raises(InvalidRequestError, match="NUL"), db.session() as s:
+        s.add_all(Conversation(user_id=user_id, title=f"t{i}\x00") for i in range(3))
+        s.commit()
+    assert count_messages(db) == before
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Conversation)) == 1

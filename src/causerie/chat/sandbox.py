@@ -109,7 +109,7 @@ def _head(path: Path, chars: int) -> bytes:
 
 
 def _clip(data: bytes, limit: int) -> str:
-    text = data.decode("utf-8", "replace")
+    text = data.decode("utf-8", "replace").replace("\x00", "\ufffd")  # no NUL in the database
     return text if len(text) <= limit else text[:limit] + "\n[output truncated]"
 
 

@@ -57,7 +57,7 @@ def fallback_title(text: str) -> str:
 def clean_title(raw: str) -> str:
     """The model's title as shown: its first line of prose, without a `Title:` label,
     quotes or markdown marks around it."""
-    lines = _prose_lines(raw)
+    lines = _prose_lines(raw.replace("\x00", ""))
     line = _LABEL.sub("", lines[0]) if lines else ""
     line = line.strip(" \"'«»*#`.")
     return shorten(line).strip()

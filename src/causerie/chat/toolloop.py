@@ -81,7 +81,9 @@ def history_message(m: Any) -> Message | None:
 
 
 def shown_text(parser: ToolCallStream | None, text: str, last: bool) -> list[str]:
-    """The text to show for a piece of an answer; calls are held in `parser.calls`."""
+    """The text to show for a piece of an answer; calls are held in `parser.calls`. NUL
+    characters are dropped: they show nothing, and the database cannot keep them."""
+    text = text.replace("\x00", "")
     if parser is None:
         return [text] if text else []
     pieces = parser.feed(text)

@@ -101,12 +101,17 @@ def paragraphs(text: str) -> list[str]:
 
 
 def cap(blocks: list[Block]) -> list[Block]:
-    """At most `MAX_TEXT_CHARS` characters of text in all."""
+    """At most `MAX_TEXT_CHARS` characters of text in all, without NUL characters (which
+    carry no text and which PostgreSQL cannot store)."""
     out: list[Block] = []
     left = MAX_TEXT_CHARS
     for block in blocks:
         if left <= 0:
             break
+        if "\x00" in block.text:
+            block = Block(block.text.replace("\x00", ""), block.level)
+            if not block.text:
+                continue
         out.append(block if len(block.text) <= left else Block(block.text[:left], block.level))
         left -= len(block.text)
     return out

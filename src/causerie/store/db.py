@@ -22,7 +22,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from causerie.core.errors import ConfigurationError
+from causerie.core.errors import ConfigurationError, InvalidRequestError
 from causerie.store.unit import Unit
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,29 @@ def _sqlite_setup(dbapi: ModuleType, sqlite_vec: ModuleType | None) -> Any:
     return setup
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """The strings among bound parameters, however the call shapes them (one row or many,
+    a dict or a tuple each; a batch of "insertmanyvalues" comes as one dict)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+def _refuse_nul(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool
+) -> None:
+    """PostgreSQL cannot store the NUL character in text (psycopg raises, a 500); SQLite
+    can, but text must be taken or refused alike on both. Text that holds one came from a
+    client (extracted documents drop theirs), so it is the client's error."""
+    if any("\x00" in text for text in _strings(parameters)):
+        raise InvalidRequestError("Text cannot hold the NUL character (U+0000).")
+
+
 class Database:
     """`sqlite_vec=False` keeps SQLite on the stdlib module even where sqlite-vec exists."""
 
@@ -114,6 +137,7 @@ class Database:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10)
         else:
             raise ConfigurationError(f"unsupported database '{self.dialect}' (sqlite, postgresql)")
+        event.listen(self.engine, "before_cursor_execute", _refuse_nul)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         log.debug("vector search: %s (%s)", self._vector_search, self.dialect)
 
