@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.web.conftest import OpenPage, WebApp
 from tests.web.harness import screenshot
+from tests.web.seed import seed_conversation
 
 pytestmark = pytest.mark.slow
 
@@ -213,3 +214,46 @@ def test_an_answer_cut_at_the_length_limit_says_so(open_page: OpenPage) -> None:
     page.reload()
     answer = page.locator(".msg--assistant").last
     expect(answer.locator(".msg__note")).to_have_text("Answer cut at the length limit")
+
+
+def test_a_message_sent_while_a_conversation_opens_goes_to_it(
+    open_page: OpenPage, web_app: WebApp
+) -> None:
+    """Typed and sent before the conversation just clicked has loaded: the message waits
+    for it, and goes neither to the conversation on screen before nor to a new one."""
+    before, _ = seed_conversation(
+        web_app.db_url, web_app.admin_id, "Shown before", [("user", "Hi"), ("assistant", "Hey.")]
+    )
+    target, _ = seed_conversation(
+        web_app.db_url, web_app.admin_id, "Clicked", [("user", "Yo"), ("assistant", "Hello!")]
+    )
+    client = web_app.client()
+    client.send("PATCH", f"/api/conversations/{target}", json={"params": {"max_tokens": 6}})
+    page = open_page(f"/c/{before}")
+    expect(page.locator(".topbar__title")).to_have_text("Shown before")
+    held: list[Any] = []  # the clicked conversation's first GET, answered once the user sent
+
+    def hold_the_first(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(f"**/api/conversations/{target}", hold_the_first)
+    page.locator(f'.conv-item[data-id="{target}"]').get_by_role("link").click()
+    page.wait_for_function(f"location.pathname === '/c/{target}'")
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill("Sent while it loads")
+    composer.press("Enter")
+    page.wait_for_timeout(300)  # the send must be waiting, not gone elsewhere
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator(".topbar__title")).to_have_text("Clicked")
+    expect(page.locator(".msg--user").last).to_contain_text("Sent while it loads")
+    wait_until_answered(page)
+    contents = [m["content"] for m in client.get(f"/api/conversations/{target}").json()["messages"]]
+    assert "Sent while it loads" in contents
+    contents = [m["content"] for m in client.get(f"/api/conversations/{before}").json()["messages"]]
+    assert "Sent while it loads" not in contents
+    listed = client.get("/api/search?q=loads").json()["data"]
+    assert {hit["conversation_id"] for hit in listed} == {target}

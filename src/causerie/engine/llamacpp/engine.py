@@ -37,7 +37,8 @@ from causerie.engine.templates import ChatTemplate
 log = logging.getLogger("causerie.engine")
 _ids = itertools.count(1)
 GIL_SWITCH_INTERVAL = 0.0005
-TOKENIZE_INLINE_CHARS = 32_768
+TOKENIZE_INLINE_CHARS = 32_768  # a rendered prompt longer than this is tokenized in a thread
+TEMPLATE_CHARS_PER_MESSAGE = 32  # what a chat template adds around each message, about
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ class LlamaCppEngine:
 
     def _check_size(self, request: GenerationRequest) -> int:
         """Refuse, before rendering or tokenizing anything, a request that cannot fit the
-        context whatever its tokens; returns its number of characters."""
+        context whatever its tokens; returns about how long its rendered prompt is."""
         runtime, ctx = self._require_runtime(), self.options.ctx_size
         messages = request.messages
         chars = sum(len(m.content) for m in messages) if messages else len(request.prompt or "")
@@ -181,7 +182,7 @@ class LlamaCppEngine:
                 + (f" in {len(messages)} messages)." if messages else ")."),
                 param="messages" if messages is not None else "prompt",
             )
-        return chars
+        return chars + TEMPLATE_CHARS_PER_MESSAGE * (len(messages) if messages else 0)
 
     async def submit(self, request: GenerationRequest) -> _Stream:
         if request.model and request.model.lower() not in (n.lower() for n in self.spec.names()):

@@ -10,6 +10,7 @@ import { renderAuth } from './views/auth.js';
 import { Shell } from './views/shell.js';
 import { loadSettings } from './views/settings.js';
 import { toast } from './ui/toast.js';
+import { stopAllRuns } from './runs.js';
 
 const root = document.getElementById('app');
 let shell = null;
@@ -106,6 +107,7 @@ function startShell() {
     onTheme: (theme) => applyTheme(theme),
     onLanguage: (lang) => setLanguage(lang),
     onLogout: async () => {
+      stopAllRuns();
       await logout();
       showSignedOut('login');
     },

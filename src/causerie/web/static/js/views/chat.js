@@ -1,13 +1,17 @@
 // A conversation: opens one (or a new draft), sends messages and streams the answers,
 // stops, regenerates, edits into a new branch and switches branches. After every stream
 // the conversation is read back from the server, which stays the source of truth.
+// Answers run in runs.js, not here: leaving a conversation detaches from its answer, which
+// goes on in the background; coming back attaches to it again. One answer at a time per
+// conversation (a second send there waits for the first to end); Stop stops this one only.
 // A message the server never took goes back to the composer; what is typed in the
 // composer stays with the conversation it was typed in.
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { t } from '../i18n.js';
-import { api, stream, networkError } from '../api.js';
+import { api } from '../api.js';
+import { liveRun, startRun } from '../runs.js';
 import { navigate } from '../router.js';
 import { anyDialogOpen } from '../ui/dialog.js';
 import { toast } from '../ui/toast.js';
@@ -31,9 +35,10 @@ export class ChatView {
     this.conversation = null;
     this.messages = [];
     this.draft = null;
-    this.streaming = null;
+    this.streaming = null; // the answer on screen: {run, assistantId, text}
     this.token = 0; // bumps on every open, so that late answers for an old view are dropped
     this.place = 'new'; // the conversation's id, or 'new' for a new chat
+    this.opening = Promise.resolve(); // the conversation being opened is shown (see open)
     this.drafts = new Map(); // place -> text left in the composer there
 
     this.thread = new ThreadView({
@@ -66,7 +71,7 @@ export class ChatView {
   }
 
   destroy() {
-    this.stop();
+    this.detach();
     document.removeEventListener('keydown', this.onKey);
   }
 
@@ -88,7 +93,7 @@ export class ChatView {
   }
 
   newChat(persona = null) {
-    this.stop();
+    this.detach();
     this.token += 1;
     this.moveTo('new');
     this.conversation = null;
@@ -106,9 +111,17 @@ export class ChatView {
     this.composer.focus();
   }
 
-  async open(id, { messageId = null } = {}) {
-    this.stop();
+  // Show conversation `id`; `this.opening` is pending until it is shown (or failed), so
+  // that a message sent meanwhile waits for it instead of going elsewhere.
+  open(id, options = {}) {
+    this.opening = this.load(id, options);
+    return this.opening;
+  }
+
+  async load(id, { messageId = null } = {}) {
+    this.detach();
     const token = (this.token += 1);
+    const wasAnswering = liveRun(id);
     this.moveTo(id);
     if (this.conversation?.id !== id) {
       this.topbar.setTitle('');
@@ -127,6 +140,9 @@ export class ChatView {
     if (token !== this.token) return;
     this.draft = null;
     this.show(conversation, true);
+    const run = liveRun(id);
+    if (run) this.follow(run);
+    else if (wasAnswering) this.refresh(id, null, false); // it ended while this loaded
     if (messageId) this.thread.reveal(messageId);
     requestAnimationFrame(() => {
       performance.mark('causerie:conversation-shown');
@@ -202,7 +218,14 @@ export class ChatView {
   }
 
   // --- sending and streaming ------------------------------------------------------------
-  async ensureConversation() {
+  // The conversation for a message typed at `place`: the one open there (once it has
+  // loaded, when it is still loading), or a new one made from the draft.
+  async ensureConversation(place) {
+    if (place !== 'new') {
+      if (this.conversation?.id !== place) await this.opening;
+      if (this.conversation?.id === place) return this.conversation;
+      throw new Error(t('chat.notFound'));
+    }
     if (this.conversation) return this.conversation;
     const draft = this.draft || { model: this.defaultModel(), system_prompt: '', persona: null, params: {} };
     const params = Object.fromEntries(Object.entries(draft.params || {}).filter(([, v]) => v !== null && v !== undefined));
@@ -234,13 +257,13 @@ export class ChatView {
     const place = this.place;
     let conversation;
     try {
-      conversation = await this.ensureConversation();
+      conversation = await this.ensureConversation(place);
     } catch (error) {
       this.unsent(place, error, text, tool);
       return;
     }
     const body = { content: text, timezone: userTimeZone(), ...(tool ? { tool } : {}) };
-    await this.run(`/api/conversations/${conversation.id}/messages`, body, { text, tool });
+    this.run(`/api/conversations/${conversation.id}/messages`, body, { unsent: { text, tool }, id: conversation.id });
   }
 
   // The server did not take the message typed at `place`: the text goes back to the
@@ -277,41 +300,62 @@ export class ChatView {
     }
   }
 
+  // Stop the answer on screen (only that one).
   stop() {
-    if (this.streaming) this.streaming.controller.abort();
+    if (this.streaming) this.streaming.run.stop();
   }
 
-  // `unsent`: {text, tool} of a new message, which goes back to the composer when the
-  // server does not take it.
-  async run(url, body, unsent = null) {
-    if (!this.conversation || this.streaming) return;
-    const conversationId = this.conversation.id;
-    const controller = new AbortController();
-    const live = { controller, assistantId: null, text: '', ended: false };
-    this.streaming = live;
-    this.thread.clearExtra();
-    this.composer.setStreaming(true);
-    this.thread.setBusy(true);
-    try {
-      await stream(url, body, { signal: controller.signal, onEvent: (event, data) => this.onEvent(live, event, data) });
-      if (!live.ended && !controller.signal.aborted) throw networkError('errors.connectionLost');
-    } catch (error) {
-      if (error.name !== 'AbortError') {
-        if (live.assistantId) this.finish(live, { status: 'error', error: error.message });
-        else if (unsent) this.unsent(conversationId, error, unsent.text, unsent.tool);
-        else if (this.conversation?.id === conversationId) {
-          this.thread.showError(error.message, () => {
-            if (this.conversation?.id === conversationId) this.run(url, body);
-          });
-        }
-      }
-    }
-    const stopped = controller.signal.aborted;
-    if (stopped && live.assistantId) this.finish(live, { status: 'interrupted' });
+  // Leave the answer on screen to go on in the background.
+  detach() {
+    if (!this.streaming) return;
+    this.streaming.run.listen(null);
+    this.idle();
+  }
+
+  idle() {
     this.streaming = null;
     this.thread.ctx.streamingId = null;
     this.composer.setStreaming(false);
     this.thread.setBusy(false);
+  }
+
+  // Ask for an answer in conversation `id` (the one on screen unless said) and show it
+  // while that conversation is on screen. `unsent`: {text, tool} of a new message, which
+  // goes back to the composer when the server does not take it.
+  run(url, body, { unsent = null, id = this.conversation?.id } = {}) {
+    if (!id || this.streaming) return;
+    const run = startRun(id, url, body);
+    if (!run) return; // already answering there
+    const retry = () => {
+      if (this.conversation?.id === id) this.run(url, body);
+    };
+    if (this.conversation?.id === id) this.follow(run, { unsent, retry });
+  }
+
+  // Show `run` (the events so far, then the rest) until it ends or this view leaves it.
+  async follow(run, { unsent = null, retry = null } = {}) {
+    const conversationId = run.conversationId;
+    const live = { run, assistantId: null, text: '' };
+    this.streaming = live;
+    this.thread.clearExtra();
+    this.composer.setStreaming(true);
+    this.thread.setBusy(true);
+    run.listen((event, data) => this.onEvent(live, event, data));
+    const error = await run.finished;
+    if (this.streaming !== live) {
+      // left while it ran: the server has the answer; only a message it never took comes back
+      if (error && unsent && !run.started) this.unsent(conversationId, error, unsent.text, unsent.tool);
+      return;
+    }
+    run.listen(null);
+    if (error) {
+      if (live.assistantId) this.finish(live, { status: 'error', error: error.message });
+      else if (unsent) this.unsent(conversationId, error, unsent.text, unsent.tool);
+      else if (retry && this.conversation?.id === conversationId) this.thread.showError(error.message, retry);
+    }
+    const stopped = run.stopped;
+    if (stopped && live.assistantId) this.finish(live, { status: 'interrupted' });
+    this.idle();
     if (this.conversation?.id === conversationId) await this.refresh(conversationId, live.assistantId, stopped);
     if (this.conversation?.id === conversationId) this.hooks.onChanged(this.conversation);
   }
@@ -341,10 +385,8 @@ export class ChatView {
       this.onToolEvent(live, event, data);
     } else if (event === 'title') {
       if (this.conversation) this.conversation.title = data.title;
-      this.topbar.setTitle(data.title);
-      this.hooks.onChanged(this.conversation);
+      this.topbar.setTitle(data.title); // the sidebar hears of it through runs.js
     } else if (event === 'done' || event === 'error') {
-      live.ended = true;
       // an answer cut short by a failing engine: kept as interrupted, the reason shown
       if (event === 'error' && data.status === 'interrupted' && data.error) toast(data.error, 'error');
       // how it ended, as its stored meta says too: cut at the length limit, an error's code

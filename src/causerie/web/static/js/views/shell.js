@@ -13,6 +13,7 @@ import { AdminView } from './admin.js';
 import { openSettings } from './settings.js';
 import { loadPersonas, openPersonaManager } from './personas.js';
 import { openKnowledgeManager } from './knowledge.js';
+import { watchRuns } from '../runs.js';
 
 const PHONE = window.matchMedia('(max-width: 768px)');
 
@@ -67,6 +68,11 @@ export class Shell {
     PHONE.addEventListener('change', () => this.setSidebar(!PHONE.matches, { focus: false }));
 
     this.list.load().catch((error) => toast(error.message, 'error'));
+    // answers go on in the background: the sidebar shows which, and their new titles
+    this.unwatchRuns = watchRuns((kind) => {
+      this.sidebar.showAnswering();
+      if (kind !== 'start') this.list.load().catch(() => {});
+    });
     loadPersonas().then((p) => this.setPersonas(p)).catch(() => this.setPersonas([]));
   }
 
@@ -149,6 +155,7 @@ export class Shell {
   }
 
   destroy() {
+    this.unwatchRuns();
     if (this.view && this.view.destroy) this.view.destroy();
   }
 }

@@ -1,5 +1,6 @@
 // The sidebar: new chat, server-side search over every message, the conversations grouped
-// by date (rename, pin, delete with confirmation), personas, and the account menu.
+// by date (rename, pin, delete with confirmation; a spinner on those still answering),
+// personas, and the account menu.
 
 import { h, debounce } from '../dom.js';
 import { icon } from '../icons.js';
@@ -12,6 +13,7 @@ import { confirmDialog } from '../ui/dialog.js';
 import { openMenu } from '../ui/menu.js';
 import { toast } from '../ui/toast.js';
 import { session, isAdmin } from '../session.js';
+import { liveRun } from '../runs.js';
 
 export class Sidebar {
   // hooks: {list, personas, onClose, onNewChat, onPersona(p), onManagePersonas, onSettings, onAdmin, onLogout, onSearchHit(hit)}
@@ -127,6 +129,18 @@ export class Sidebar {
     }
     this.listEl.replaceChildren(...nodes);
     this.setActive(this.activeId);
+    this.showAnswering();
+  }
+
+  // Mark the conversations whose answer is still being written (see runs.js).
+  showAnswering() {
+    for (const item of this.listEl.querySelectorAll('.conv-item')) {
+      const link = item.querySelector('.conv-item__link');
+      const mark = item.querySelector('.conv-item__answering');
+      if (liveRun(item.dataset.id) && !mark) {
+        link.append(h('span', { class: 'conv-item__answering', role: 'img', 'aria-label': t('sidebar.answering'), title: t('sidebar.answering') }));
+      } else if (!liveRun(item.dataset.id) && mark) mark.remove();
+    }
   }
 
   item(conv) {
