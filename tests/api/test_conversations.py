@@ -179,7 +179,9 @@ def test_sigkill_mid_answer_loses_nothing_acknowledged(backend: str, tmp_path: P
         for conv in convs:  # complete exchanges first
             start = send(b, conv, "Say hi.")[0][1]
             acknowledged += [start["user_message"]["id"], start["assistant_message"]["id"]]
-            b.send("PATCH", f"/api/conversations/{conv}", json={"params": {"max_tokens": 800}})
+            # greedy: a long answer every time (sampled ones sometimes end within a second)
+            params = {"max_tokens": 800, "temperature": 0}
+            b.send("PATCH", f"/api/conversations/{conv}", json={"params": params})
         streaming: set[str] = set()
 
         def stream(conv: str) -> None:
