@@ -15,7 +15,7 @@ from causerie.core.errors import ContextLengthExceededError, InvalidRequestError
 from causerie.core.types import GenerationRequest, Message, SamplingParams
 from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine
 from causerie.engine.llamacpp.model import LlamaRuntime
-from causerie.engine.llamacpp.prompt import chat_tokens, control_pattern
+from causerie.engine.llamacpp.prompt import chat_tokens
 from causerie.engine.models import inspect_model
 from causerie.engine.templates import CHATML_TEMPLATE, ChatTemplate
 
@@ -83,11 +83,10 @@ def test_a_template_that_rewrites_message_text_refuses_spelled_controls(
 ) -> None:
     runtime = runtime_of(engine)
     doubled = ChatTemplate(CHATML_TEMPLATE.replace("message['content']", "message['content'] * 2"))
-    controls = control_pattern(runtime.control_texts)
     plain = (Message("user", "hello"),)
-    assert chat_tokens(runtime, doubled, plain, (), controls)  # ordinary text is fine
+    assert chat_tokens(runtime, doubled, plain, ())  # ordinary text is fine
     with pytest.raises(InvalidRequestError, match="control token") as caught:
-        chat_tokens(runtime, doubled, (Message("user", FORGED),), (), controls)
+        chat_tokens(runtime, doubled, (Message("user", FORGED),), ())
     assert caught.value.param == "messages"
 
 

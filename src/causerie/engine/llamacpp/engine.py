@@ -12,7 +12,6 @@ import asyncio
 import itertools
 import logging
 import os
-import re
 import sys
 from collections.abc import AsyncIterator
 from collections.abc import Sequence as Seq
@@ -28,7 +27,7 @@ from causerie.core.errors import (
 from causerie.core.types import GenerationRequest, ModelInfo, StreamEvent
 from causerie.engine.llamacpp.grammars import CompiledGrammar, grammar_text
 from causerie.engine.llamacpp.model import LlamaRuntime, RuntimeConfig
-from causerie.engine.llamacpp.prompt import chat_tokens, control_pattern
+from causerie.engine.llamacpp.prompt import chat_tokens
 from causerie.engine.llamacpp.scheduler import Observer, Scheduler
 from causerie.engine.llamacpp.sequence import Sequence
 from causerie.engine.models import ModelSpec
@@ -96,7 +95,6 @@ class LlamaCppEngine:
             spec.chat_template, bos_token=spec.bos_token, eos_token=spec.eos_token
         )
         self._runtime: LlamaRuntime | None = None
-        self._controls: re.Pattern[str] | None = None
         self._scheduler: Scheduler | None = None
 
     def models(self) -> Seq[ModelInfo]:
@@ -113,7 +111,6 @@ class LlamaCppEngine:
             n_threads=self.options.threads,
         )
         self._runtime = await asyncio.to_thread(LlamaRuntime, config)
-        self._controls = control_pattern(self._runtime.control_texts)
         # The decode thread drops the GIL in every llama.cpp call and must get it back
         # quickly; with the default 5 ms switch interval a busy event loop can hold it
         # for a whole decode step.
@@ -151,9 +148,7 @@ class LlamaCppEngine:
     def tokenize_request(self, request: GenerationRequest) -> list[int]:
         runtime = self._require_runtime()
         if request.messages is not None:
-            return chat_tokens(
-                runtime, self._template, request.messages, request.tools, self._controls
-            )
+            return chat_tokens(runtime, self._template, request.messages, request.tools)
         return runtime.tokenize(
             request.prompt or "", add_special=runtime.add_bos, parse_special=True, param="prompt"
         )

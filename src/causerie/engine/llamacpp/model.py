@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,10 @@ class LlamaRuntime:
         self._pieces: dict[int, bytes] = {}
         self._piece_buf = ctypes.create_string_buffer(256)
         self.control_texts = self._control_texts()
+        # finds message text that spells a control token (see prompt.py)
+        self.controls = (
+            re.compile("|".join(map(re.escape, self.control_texts))) if self.control_texts else None
+        )
         # no token spells more bytes than this: a text of n characters is >= n / it tokens
         longest = max(len(self.piece(t)) for t in range(self.n_vocab))
         self.max_piece_bytes = max(1, longest, *(len(t.encode()) for t in self.control_texts))

@@ -21,18 +21,13 @@ from causerie.engine.llamacpp.model import LlamaRuntime
 from causerie.engine.templates import ChatTemplate
 
 
-def control_pattern(texts: Sequence[str]) -> re.Pattern[str] | None:
-    """A pattern matching any of `texts` (the control tokens' spellings), or None."""
-    return re.compile("|".join(map(re.escape, texts))) if texts else None
-
-
 def chat_tokens(
     runtime: LlamaRuntime,
     template: ChatTemplate,
     messages: Sequence[Message],
     tools: Sequence[ToolSpec],
-    controls: re.Pattern[str] | None,
 ) -> list[int]:
+    controls = runtime.controls
     spelled = {
         i for i, m in enumerate(messages) if controls is not None and controls.search(m.content)
     }
