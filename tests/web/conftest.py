@@ -4,6 +4,7 @@ opens a guarded page (see harness.Guard) already logged in."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,16 +51,50 @@ def serve(folder: Path) -> tuple[Server, str]:
     return server, db_url
 
 
+@dataclass
+class Chromium:
+    """The session's Chromium and the event loop of the Playwright that drives it."""
+
+    browser: Any
+    loop: asyncio.AbstractEventLoop
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def chromium() -> Iterator[Chromium]:
+    """One Playwright and one Chromium for the whole run. Playwright's sync API marks its
+    event loop as this thread's running loop between its calls, so that any later
+    `asyncio.run()` (a test outside tests/web) would fail: the mark is lifted here and set
+    again only while a test holds `browser`."""
     sync_playwright = playwright_or_skip()
     executable = chromium_or_skip()
     reset_artifacts()
     manager = sync_playwright().start()
-    chromium = manager.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
-    yield chromium
-    chromium.close()
-    manager.stop()
+    loop = asyncio.get_running_loop()  # Playwright's own loop, marked running by start()
+    try:
+        launched = manager.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
+    except BaseException:
+        manager.stop()
+        raise
+    asyncio._set_running_loop(None)
+    try:
+        yield Chromium(launched, loop)
+    finally:
+        asyncio._set_running_loop(loop)  # its calls run its loop, which must look running
+        try:
+            launched.close()
+        finally:
+            manager.stop()  # lifts the mark again
+
+
+@pytest.fixture
+def browser(chromium: Chromium) -> Iterator[Any]:
+    """The shared Chromium, with Playwright's loop marked running for this test only."""
+    before = asyncio._get_running_loop()
+    asyncio._set_running_loop(chromium.loop)
+    try:
+        yield chromium.browser
+    finally:
+        asyncio._set_running_loop(before)
 
 
 @pytest.fixture(scope="session")

@@ -85,24 +85,26 @@ class Conversations:
         *,
         title: str = "",
         model: str = "",
-        system_prompt: str = "",
+        system_prompt: str | None = None,
         persona_id: str | None = None,
         params: dict[str, Any] | None = None,
     ) -> ConversationView:
+        """`system_prompt` None takes the persona's; "" is no system prompt, even with one."""
         params = clean_params(params)
         with self.db.unit() as uow:
             if persona_id is not None:
                 persona = uow.personas.get_visible(self.user_id, persona_id)
                 if persona is None:
                     raise NotFoundError("persona not found", param="persona_id")
-                system_prompt = system_prompt or persona.system_prompt
+                if system_prompt is None:
+                    system_prompt = persona.system_prompt
                 model = model or persona.model or ""
                 params = {**clean_params(persona.params), **params}
             conv = uow.conversations.create(
                 self.user_id,
                 title=title,
                 model=model,
-                system_prompt=system_prompt,
+                system_prompt=system_prompt or "",
                 persona_id=persona_id,
                 params=params,
             )

@@ -40,7 +40,8 @@ class Params(BaseModel):
 class ConversationCreate(BaseModel):
     title: str = Field(default="", max_length=300)
     model: str = Field(default="", max_length=200)
-    system_prompt: str = Field(default="", max_length=20000)
+    # None (or absent): the persona's prompt, if any; "": no system prompt at all
+    system_prompt: str | None = Field(default=None, max_length=20000)
     persona_id: str | None = Field(default=None, max_length=64)
     params: Params = Params()
 
