@@ -102,6 +102,7 @@ class RunSettings:
     bench_reps: int
     api_key: str
     wait_idle: float
+    distinct_prompts: bool = False
 
 
 def log(msg: str) -> None:
@@ -355,6 +356,7 @@ def _run_system(name: str, template: str, settings: RunSettings, data_dir: Path)
                 ignore_eos=settings.ignore_eos,
                 multi_turn=settings.multi_turn,
                 request_timeout=settings.request_timeout,
+                distinct_prompts=settings.distinct_prompts,
             )
         )
         entry["foreign_cpu_share"] = monitor.share()
@@ -423,6 +425,26 @@ def run_batched_bench(settings: RunSettings, batch: int = 8) -> dict[str, Any] |
     return out
 
 
+def run_ceiling(settings: RunSettings) -> dict[str, Any] | None:
+    """``bench/ceiling.py``: the same levels' requests on bare llama.cpp (no server), the
+    most any server can deliver for them on this machine."""
+    argv = [sys.executable, str(BENCH_DIR / "ceiling.py"), "--json"]
+    argv += ["--model", str(settings.model_path), "--num-prompts", str(settings.num_prompts)]
+    argv += ["--concurrency", ",".join(str(c) for c in settings.concurrency)]
+    argv += ["--max-tokens", str(settings.max_tokens), "--parallel", str(settings.parallel)]
+    argv += ["--ctx-size", str(settings.ctx), "--threads", str(settings.threads)]
+    argv += ["--distinct-prompts"] if settings.distinct_prompts else []
+    log(f"running {shlex.join(argv[1:])}")
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": "timeout"}
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-500:]}
+    levels = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {f"c{row['concurrency']}": row for row in levels}
+
+
 # --- the side-by-side table -------------------------------------------------
 
 Row = tuple[str, dict[str, float | None]]
@@ -479,6 +501,7 @@ def build_rows(
     settings: RunSettings,
     llama_bench: list[dict[str, Any] | None],
     batched: list[dict[str, Any] | None],
+    ceiling: list[dict[str, Any] | None],
 ) -> list[Row]:
     """Metric rows: (label, {system: median over the rounds it ran in})."""
     ok = {
@@ -567,13 +590,23 @@ def build_rows(
         if s_tg and 8 in settings.concurrency:
             getter = ratio_getter(result_getter("output_throughput", level=8), s_tg)
             add("c=8 out tok/s / batched-bench B=8 S_TG", getter)
+    for c in settings.concurrency:
+        top = bare_figure(ceiling, f"c{c}", "output_tps")
+        if top:
+            rows.append(
+                (f"c={c} same requests, bare llama.cpp (tok/s, ceiling)", {"llama-server": top})
+            )
+            add(
+                f"c={c} out tok/s / ceiling",
+                ratio_getter(result_getter("output_throughput", level=c), top),
+            )
     foreign: dict[str, float | None] = {}
     for name in ok:
         shares = [run.get("foreign_cpu_share") for run in systems[name]]
         share = median([None if v is None else 100.0 * v for v in shares])
         foreign[name] = share
     rows.append(("other processes' CPU use during run (%)", foreign))
-    bare = median([b.get("foreign_cpu_share") for b in llama_bench + batched if b])
+    bare = median([b.get("foreign_cpu_share") for b in llama_bench + batched + ceiling if b])
     if bare is not None:
         rows.append(
             ("other processes' CPU use during llama-bench (%)", {"llama-server": 100.0 * bare})
@@ -671,6 +704,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--ignore-eos", action="store_true")
     p.add_argument(
+        "--distinct-prompts",
+        action="store_true",
+        help="no prompt repeats across levels (only the system prompt can be cached)",
+    )
+    p.add_argument(
         "--api-key",
         default=None,
         help="Bearer key sent to every system (default: a random one per run, "
@@ -730,6 +768,7 @@ def main(argv: list[str] | None = None) -> int:
         bench_reps=1 if args.quick else 3,
         api_key=args.api_key or f"bench-{secrets.token_urlsafe(16)}",
         wait_idle=args.wait_idle,
+        distinct_prompts=args.distinct_prompts,
     )
     templates = {
         "causerie": args.causerie_cmd,
@@ -746,6 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
     llama_bench: list[dict[str, Any] | None] = []
     batched: list[dict[str, Any] | None] = []
+    ceiling: list[dict[str, Any] | None] = []
     for round_ in range(max(1, args.rounds)):
         if args.rounds > 1:
             log(f"round {round_ + 1} of {args.rounds}")
@@ -754,19 +794,24 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_llama_bench:
             check_idle("llama-bench", settings.wait_idle)
             monitor = ForeignCpu()
-            runs = (run_llama_bench(settings), run_batched_bench(settings, batch=8))
+            runs = (
+                run_llama_bench(settings),
+                run_batched_bench(settings, batch=8),
+                run_ceiling(settings),
+            )
             share = monitor.share()
-            warn_foreign("llama-bench/llama-batched-bench", share)
+            warn_foreign("llama-bench/llama-batched-bench/ceiling", share)
             for bench in runs:
                 if bench is not None:
                     bench["foreign_cpu_share"] = share
             llama_bench.append(runs[0])
             batched.append(runs[1])
+            ceiling.append(runs[2])
 
     columns = [n for n in systems if any(r.get("status") == "ok" for r in results[n])]
     with_ratios = "causerie" in columns and any(a in columns for a in RATIO_ANCHORS)
-    rows = build_rows(results, settings, llama_bench, batched)
-    if any(llama_bench + batched) and "llama-server" not in columns:
+    rows = build_rows(results, settings, llama_bench, batched, ceiling)
+    if any(llama_bench + batched + ceiling) and "llama-server" not in columns:
         columns.append("llama-server")  # hosts the bare llama.cpp figures
     table, json_rows = render(rows, columns, with_ratios)
 
@@ -809,6 +854,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ctx_per_slot": settings.ctx,
                 "threads": settings.threads,
                 "ignore_eos": settings.ignore_eos,
+                "distinct_prompts": settings.distinct_prompts,
                 "quick": args.quick,
                 "rounds": args.rounds,
             },
@@ -816,6 +862,7 @@ def main(argv: list[str] | None = None) -> int:
         "systems": results,
         "llama_bench": llama_bench,
         "batched_bench": batched,
+        "ceiling": ceiling,
         "table": json_rows,
     }
     args.json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -79,6 +79,17 @@ PROMPTS: tuple[str, ...] = (
 
 SYSTEM_PROMPT = "You are a helpful, concise assistant."
 
+
+def level_messages(concurrency: int, i: int, distinct: bool) -> list[dict[str, str]]:
+    """Request `i` of a concurrency level. Every level asks the same questions, so a server
+    with a prompt cache serves the later levels' prompts from it; with `distinct` each
+    request opens with its own words, and only the system prompt can be cached."""
+    question = PROMPTS[i % len(PROMPTS)]
+    if distinct:
+        question = f"Request {i + 1} at concurrency {concurrency}. {question}"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}]
+
+
 # Multi-turn scenario: one opener per conversation, then follow-ups.
 MULTI_TURN_OPENERS: tuple[str, ...] = (
     "I want to plan a small vegetable garden on my balcony. Where do I start?",
@@ -116,6 +127,7 @@ class BenchConfig:
     temperature: float = 0.0
     ignore_eos: bool = False
     request_timeout: float = 300.0
+    distinct_prompts: bool = False
 
 
 @dataclass
@@ -317,10 +329,7 @@ async def run_level(
     sem = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> RequestResult:
-        messages = [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": PROMPTS[i % len(PROMPTS)]},
-        ]
+        messages = level_messages(concurrency, i, cfg.distinct_prompts)
         async with sem:
             return await stream_chat(client, cfg, messages)
 
@@ -402,6 +411,7 @@ async def run_benchmark(
     multi_turn: tuple[int, int] | None = None,
     warmup: int = 1,
     request_timeout: float = 300.0,
+    distinct_prompts: bool = False,
     log: bool = True,
 ) -> dict[str, Any]:
     """Run all requested concurrency levels and the multi-turn scenario."""
@@ -425,6 +435,7 @@ async def run_benchmark(
             temperature=temperature,
             ignore_eos=ignore_eos,
             request_timeout=request_timeout,
+            distinct_prompts=distinct_prompts,
         )
         for i in range(warmup):
             msgs = [{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}]
@@ -590,6 +601,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--ignore-eos", action="store_true", help='send "ignore_eos": true')
     p.add_argument(
+        "--distinct-prompts",
+        action="store_true",
+        help="no prompt repeats across levels (only the system prompt can be cached)",
+    )
+    p.add_argument(
         "--multi-turn",
         type=parse_multi_turn,
         default=None,
@@ -622,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
             multi_turn=args.multi_turn,
             warmup=args.warmup,
             request_timeout=args.request_timeout,
+            distinct_prompts=args.distinct_prompts,
         )
     )
     print(format_report(result))

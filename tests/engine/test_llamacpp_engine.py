@@ -105,6 +105,27 @@ def test_parked_conversation_is_restored(model_path: Path) -> None:
         asyncio.run(engine.close())
 
 
+def test_a_short_question_asked_again_after_an_eviction_is_not_prefilled_again(
+    model_path: Path,
+) -> None:
+    """A regenerate, or the same question from another client, comes back from RAM even
+    when it shares only a few tokens more than the system prompt left in the slot."""
+    engine = make_engine(model_path, parallel=1)
+    try:
+        question = ask("Name a river.", max_tokens=40, ignore_eos=True)
+        _, first = asyncio.run(run(engine, question))
+        asyncio.run(run(engine, ask("Name a mountain in Spain.", max_tokens=40, ignore_eos=True)))
+        _, again = asyncio.run(run(engine, question))
+        assert first.usage is not None and again.usage is not None
+        assert first.usage.prompt_tokens - first.usage.cached_tokens < 32  # a short one
+        assert again.usage.cached_tokens == again.usage.prompt_tokens - 1
+        _, back = asyncio.run(run(engine, ask("Name a mountain in Spain.", max_tokens=8)))
+        assert back.usage is not None  # the other one is still parked after that restore
+        assert back.usage.cached_tokens == back.usage.prompt_tokens - 1
+    finally:
+        asyncio.run(engine.close())
+
+
 def test_cancel_frees_the_slot_for_a_waiting_request(model_path: Path) -> None:
     engine = make_engine(model_path, parallel=1)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from causerie.engine.llamacpp.slots import (
-    DONOR_TOKENS_PER_SAVED,
+    COPY_TOKENS_PER_SAVED,
     ParkingLot,
     Slot,
     best_move,
@@ -42,7 +42,7 @@ def test_no_donor_when_the_target_already_has_the_prefix_or_the_copy_costs_more(
     rich = Slot(1, [*SYSTEM, 1])
     assert donor([target, rich], target, [*SYSTEM, 5], 38) is None  # 2 tokens: not worth it
     empty = Slot(0)
-    long_history = Slot(1, SYSTEM + list(range(40 * DONOR_TOKENS_PER_SAVED)))
+    long_history = Slot(1, SYSTEM + list(range(40 * COPY_TOKENS_PER_SAVED)))
     assert donor([empty, long_history], empty, [*SYSTEM, 5], 0) is None
 
 
@@ -84,3 +84,36 @@ def test_best_move_closes_a_gap_copying_the_least() -> None:
     assert move is not None and (move[0].id, move[1].id) == (0, 2)
     slots[3].busy, slots[2].busy = None, object()
     assert best_move(slots) is None  # {0, 1, 2} is one run already
+
+
+def test_a_parked_cache_is_restored_when_it_spares_a_few_tokens_of_prefill() -> None:
+    asked = [*SYSTEM, *range(1, 18)]  # the same short question again, after an eviction
+    lot = ParkingLot(1 << 20)
+    lot.put([*asked, *range(500, 628)], bytearray(10))  # with its 128-token answer
+    slots = [Slot(0, [*SYSTEM, 900, 901])]  # the slot kept only the system prompt
+    choice = choose_slot(slots, lot, asked)
+    assert choice is not None and choice.restore is not None and choice.reuse == len(asked)
+    assert lot.get(choice.restore) is not None and len(lot) == 1  # restoring leaves it there
+
+
+def test_no_restore_for_a_few_tokens_or_when_the_copy_outweighs_them() -> None:
+    lot = ParkingLot(1 << 20)
+    lot.put([*SYSTEM, 1, 2, 3, *range(500, 540)], bytearray(10))
+    slots = [Slot(0, SYSTEM[:]), Slot(1)]
+    choice = choose_slot(slots, lot, [*SYSTEM, 1, 2, 3, 4])  # 3 tokens more than the slot
+    assert choice is not None and choice.restore is None and choice.reuse == 40
+    lot = ParkingLot(1 << 30)
+    lot.put([*SYSTEM, *range(1, 11), *range(1000, 1000 + 10 * COPY_TOKENS_PER_SAVED)], bytearray(1))
+    choice = choose_slot([Slot(0, SYSTEM[:])], lot, [*SYSTEM, *range(1, 11), 7])
+    assert choice is not None and choice.restore is None  # 10 tokens for 680 copied
+
+
+def test_the_lot_keeps_the_cheapest_of_equal_matches_and_drops_what_a_new_cache_extends() -> None:
+    lot = ParkingLot(1 << 20)
+    lot.put([*SYSTEM, 1, 2, *range(300, 400)], bytearray(100))
+    lot.put([*SYSTEM, 1, 2, 3], bytearray(10))
+    _, shared, size = lot.best([*SYSTEM, 1, 2, 9])
+    assert shared == 42 and size == 43  # the short one: less to copy for the same gain
+    lot.put([*SYSTEM, 1, 2, 3, 4, 5], bytearray(20))  # the same conversation, further on
+    assert len(lot) == 2 and lot.used == 120
+    assert lot.best([*SYSTEM, 1, 2, 3, 4])[1:] == (44, 45)

@@ -150,10 +150,11 @@ class Scheduler:
                 copied = self.rt.seq_copy(found[0].id, slot.id)
                 slot.cache = list(found[0].cache) if copied else []
             elif choice.restore is not None:
-                parked = self.lot.take(choice.restore)
+                parked = self.lot.get(choice.restore)
                 if parked is not None:  # else parking the slot just now pushed it out
                     self.rt.seq_clear(slot.id)
-                    slot.cache = parked.tokens if self.rt.state_set(slot.id, parked.state) else []
+                    restored = self.rt.state_set(slot.id, parked.state)
+                    slot.cache = list(parked.tokens) if restored else []
             # what the cache really shares with the prompt; one token is always decoded
             reuse = min(common_prefix(slot.cache, seq.prompt), len(seq.prompt) - 1)
             if found is not None:
