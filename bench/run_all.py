@@ -5,7 +5,8 @@ For each selected system: start it on a free loopback port with the same GGUF
 model, wait until it is ready, run ``serve_bench`` (concurrency levels plus the
 multi-turn scenario) against it, stop it.  Then, if the anchor binaries exist
 (``bench/anchors.sh``), run ``llama-bench`` (pp512/tg128: bare prompt and
-decode speed) and ``llama-batched-bench`` (batch 8).  Prints one table (rows =
+decode speed) and ``llama-batched-bench`` (batch 8), and ``bare_replay`` (the same
+requests on bare llama.cpp, no server).  Prints one table (rows =
 metrics, columns = systems, plus Causerie/anchor ratios) and writes
 ``bench/results/latest.json``.  Systems run one after another, never together.
 
@@ -425,10 +426,10 @@ def run_batched_bench(settings: RunSettings, batch: int = 8) -> dict[str, Any] |
     return out
 
 
-def run_ceiling(settings: RunSettings) -> dict[str, Any] | None:
-    """``bench/ceiling.py``: the same levels' requests on bare llama.cpp (no server), the
-    most any server can deliver for them on this machine."""
-    argv = [sys.executable, str(BENCH_DIR / "ceiling.py"), "--json"]
+def run_bare_replay(settings: RunSettings) -> dict[str, Any] | None:
+    """``bench/bare_replay.py``: the same levels' requests on bare llama.cpp, with no server
+    and a perfect prompt cache: what the kernels alone need for them on this machine."""
+    argv = [sys.executable, str(BENCH_DIR / "bare_replay.py"), "--json"]
     argv += ["--model", str(settings.model_path), "--num-prompts", str(settings.num_prompts)]
     argv += ["--concurrency", ",".join(str(c) for c in settings.concurrency)]
     argv += ["--max-tokens", str(settings.max_tokens), "--parallel", str(settings.parallel)]
@@ -501,7 +502,7 @@ def build_rows(
     settings: RunSettings,
     llama_bench: list[dict[str, Any] | None],
     batched: list[dict[str, Any] | None],
-    ceiling: list[dict[str, Any] | None],
+    replay: list[dict[str, Any] | None],
 ) -> list[Row]:
     """Metric rows: (label, {system: median over the rounds it ran in})."""
     ok = {
@@ -591,14 +592,12 @@ def build_rows(
             getter = ratio_getter(result_getter("output_throughput", level=8), s_tg)
             add("c=8 out tok/s / batched-bench B=8 S_TG", getter)
     for c in settings.concurrency:
-        top = bare_figure(ceiling, f"c{c}", "output_tps")
-        if top:
-            rows.append(
-                (f"c={c} same requests, bare llama.cpp (tok/s, ceiling)", {"llama-server": top})
-            )
+        same = bare_figure(replay, f"c{c}", "output_tps")
+        if same:
+            rows.append((f"c={c} same requests, bare llama.cpp (tok/s)", {"llama-server": same}))
             add(
-                f"c={c} out tok/s / ceiling",
-                ratio_getter(result_getter("output_throughput", level=c), top),
+                f"c={c} out tok/s / bare same requests",
+                ratio_getter(result_getter("output_throughput", level=c), same),
             )
     foreign: dict[str, float | None] = {}
     for name in ok:
@@ -606,7 +605,7 @@ def build_rows(
         share = median([None if v is None else 100.0 * v for v in shares])
         foreign[name] = share
     rows.append(("other processes' CPU use during run (%)", foreign))
-    bare = median([b.get("foreign_cpu_share") for b in llama_bench + batched + ceiling if b])
+    bare = median([b.get("foreign_cpu_share") for b in llama_bench + batched + replay if b])
     if bare is not None:
         rows.append(
             ("other processes' CPU use during llama-bench (%)", {"llama-server": 100.0 * bare})
@@ -723,7 +722,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--startup-timeout", type=float, default=300.0)
     p.add_argument("--request-timeout", type=float, default=300.0)
-    p.add_argument("--no-llama-bench", action="store_true", help="skip llama-bench/batched-bench")
+    p.add_argument(
+        "--no-llama-bench",
+        action="store_true",
+        help="skip llama-bench, batched-bench and the bare replay",
+    )
     p.add_argument(
         "--rounds",
         type=int,
@@ -785,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
     llama_bench: list[dict[str, Any] | None] = []
     batched: list[dict[str, Any] | None] = []
-    ceiling: list[dict[str, Any] | None] = []
+    replay: list[dict[str, Any] | None] = []
     for round_ in range(max(1, args.rounds)):
         if args.rounds > 1:
             log(f"round {round_ + 1} of {args.rounds}")
@@ -797,21 +800,21 @@ def main(argv: list[str] | None = None) -> int:
             runs = (
                 run_llama_bench(settings),
                 run_batched_bench(settings, batch=8),
-                run_ceiling(settings),
+                run_bare_replay(settings),
             )
             share = monitor.share()
-            warn_foreign("llama-bench/llama-batched-bench/ceiling", share)
+            warn_foreign("llama-bench, batched-bench and the bare replay", share)
             for bench in runs:
                 if bench is not None:
                     bench["foreign_cpu_share"] = share
             llama_bench.append(runs[0])
             batched.append(runs[1])
-            ceiling.append(runs[2])
+            replay.append(runs[2])
 
     columns = [n for n in systems if any(r.get("status") == "ok" for r in results[n])]
     with_ratios = "causerie" in columns and any(a in columns for a in RATIO_ANCHORS)
-    rows = build_rows(results, settings, llama_bench, batched, ceiling)
-    if any(llama_bench + batched + ceiling) and "llama-server" not in columns:
+    rows = build_rows(results, settings, llama_bench, batched, replay)
+    if any(llama_bench + batched + replay) and "llama-server" not in columns:
         columns.append("llama-server")  # hosts the bare llama.cpp figures
     table, json_rows = render(rows, columns, with_ratios)
 
@@ -862,7 +865,7 @@ def main(argv: list[str] | None = None) -> int:
         "systems": results,
         "llama_bench": llama_bench,
         "batched_bench": batched,
-        "ceiling": ceiling,
+        "bare_replay": replay,
         "table": json_rows,
     }
     args.json_out.parent.mkdir(parents=True, exist_ok=True)

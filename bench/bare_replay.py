@@ -1,17 +1,18 @@
-"""What llama.cpp's kernels alone need for the serve benchmark's requests: the ceiling that
-no server on this machine can pass, whatever its language or design.
+"""What llama.cpp's kernels alone need for the serve benchmark's requests: the level that a
+server on this machine can only approach, whatever its language or design (measured between
+the servers' runs, it moves with the machine's drift like they do).
 
 It replays `serve_bench`'s concurrency levels on a bare llama.cpp context, with no HTTP, no
 scheduler, no sampling and no detokenizing: the same prompts (rendered with the model's own
 template), `concurrency` requests at a time, each prefilling only what no cache could hold
 (a prompt seen before is restored from RAM, as every server's cache could at best; of a new
 one, the shared system prompt stays cached) and then decoding `max_tokens - 1` steps with
-every running request in one batch. Each level's
-output tokens/s is the most a server can deliver for that level here; dividing a server's
-figure by it gives the share of the machine the server turns into answers.
+every running request in one batch. Each level's output tokens/s is about the most a
+server can deliver for that level here; a server's figure over it is the share of the
+machine that the server turns into answers.
 
-    .venv/bin/python bench/ceiling.py [--concurrency 1,8] [--num-prompts 32]
-        [--max-tokens 128] [--parallel 8] [--ctx-size 4096] [--threads 2] [--json]
+    .venv/bin/python bench/bare_replay.py [--concurrency 1,8] [--num-prompts 32]
+        [--max-tokens 128] [--parallel 8] [--ctx-size 4096] [--threads 2] [--distinct-prompts] [--json]
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def run(
     replay = Replay(model, max(parallel, *concurrency), ctx, threads)
     try:
         # warm-up, and every sequence starts out holding the shared system prompt (a server
-        # copies it from whichever slot has it): the ceiling counts no avoidable prefill
+        # copies it from whichever slot has it): the replay counts no avoidable prefill
         warm = replay.prompt(0, 0, distinct=True)  # a question no level asks
         replay.prefill([warm] * len(replay.held))
         replay.generate([len(warm)] * len(replay.held), 8)
