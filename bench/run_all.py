@@ -372,6 +372,20 @@ def _run_system(name: str, template: str, settings: RunSettings, data_dir: Path)
         stop(proc)
 
 
+def run_tool(
+    argv: list[str], timeout: float, shown: list[str] | None = None
+) -> str | dict[str, Any]:
+    """Run one bare-llama.cpp tool; its stdout, or ``{"error": ...}``."""
+    log(f"running {shlex.join(shown or argv)}")
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": "timeout"}
+    if proc.returncode != 0:
+        return {"error": proc.stderr[-500:]}
+    return proc.stdout
+
+
 def run_llama_bench(settings: RunSettings) -> dict[str, Any] | None:
     """llama-bench pp512 + tg128 (bare llama.cpp, no HTTP)."""
     exe = ANCHORS / "bin" / "llama-bench"
@@ -380,15 +394,11 @@ def run_llama_bench(settings: RunSettings) -> dict[str, Any] | None:
         return None
     argv = [str(exe), "-m", str(settings.model_path), "-p", "512", "-n", "128"]
     argv += ["-t", str(settings.threads), "-r", str(settings.bench_reps), "-o", "json"]
-    log(f"running {shlex.join(argv)}")
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": "timeout"}
-    if proc.returncode != 0:
-        return {"error": proc.stderr[-500:]}
+    stdout = run_tool(argv, 900)
+    if isinstance(stdout, dict):
+        return stdout
     out: dict[str, Any] = {"command": argv}
-    for test in json.loads(proc.stdout):
+    for test in json.loads(stdout):
         n_prompt, n_gen = int(test.get("n_prompt", 0)), int(test.get("n_gen", 0))
         key = f"pp{n_prompt}" if n_gen == 0 else f"tg{n_gen}"
         out[key] = {"avg_ts": test.get("avg_ts"), "stddev_ts": test.get("stddev_ts")}
@@ -405,15 +415,11 @@ def run_batched_bench(settings: RunSettings, batch: int = 8) -> dict[str, Any] |
     options = f"-c {ctx} -b 2048 -ub 512 -npp 128 -ntg 128 -npl 1,{batch} -t {settings.threads}"
     argv = [str(exe), "-m", str(settings.model_path), *options.split()]
     argv += ["--output-format", "jsonl"]
-    log(f"running {shlex.join(argv)}")
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": "timeout"}
-    if proc.returncode != 0:
-        return {"error": proc.stderr[-500:]}
+    stdout = run_tool(argv, 900)
+    if isinstance(stdout, dict):
+        return stdout
     out: dict[str, Any] = {"command": argv}
-    for line in proc.stdout.splitlines():
+    for line in stdout.splitlines():
         line = line.strip()
         if not line.startswith("{"):
             continue
@@ -435,14 +441,10 @@ def run_bare_replay(settings: RunSettings) -> dict[str, Any] | None:
     argv += ["--max-tokens", str(settings.max_tokens), "--parallel", str(settings.parallel)]
     argv += ["--ctx-size", str(settings.ctx), "--threads", str(settings.threads)]
     argv += ["--distinct-prompts"] if settings.distinct_prompts else []
-    log(f"running {shlex.join(argv[1:])}")
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": "timeout"}
-    if proc.returncode != 0:
-        return {"error": proc.stderr[-500:]}
-    levels = json.loads(proc.stdout.strip().splitlines()[-1])
+    stdout = run_tool(argv, 1800, shown=argv[1:])
+    if isinstance(stdout, dict):
+        return stdout
+    levels = json.loads(stdout.strip().splitlines()[-1])
     return {f"c{row['concurrency']}": row for row in levels}
 
 

@@ -22,7 +22,7 @@ from causerie.core.settings import Settings
 from causerie.store.db import Database
 from tests.support.fake_engine import ScriptedEngine
 from tests.support.postgres import BACKENDS
-from tests.support.web import PASSWORD, fresh_database
+from tests.support.web import PASSWORD, scripted_app
 
 KEY = "server-key"
 V1 = {"Authorization": f"Bearer {KEY}"}
@@ -35,12 +35,8 @@ def app(
 ) -> Iterator[FastAPI]:
     """The app, started once (its lifespan runs in this TestClient) for the module."""
     folder = tmp_path_factory.mktemp("bad-input")
-    with fresh_database(str(request.param), folder) as url:
-        db = Database(url)
-        app = create_app(Settings(data_dir=folder, api_key=SecretStr(KEY)), ScriptedEngine(), db=db)
-        with TestClient(app):
-            yield app
-        db.close()
+    with scripted_app(str(request.param), folder, api_key=SecretStr(KEY)) as http:
+        yield http.app
 
 
 def http(app: FastAPI) -> TestClient:

@@ -10,12 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from causerie.api.app import create_app
-from causerie.core.settings import Settings
-from causerie.store.db import Database
-from tests.support.fake_engine import ScriptedEngine
 from tests.support.postgres import BACKENDS
-from tests.support.web import PASSWORD, fresh_database
+from tests.support.web import PASSWORD, scripted_app
 
 PIRATE = "You are a pirate. Answer like a pirate."
 
@@ -26,17 +22,13 @@ def client(
 ) -> Iterator[TestClient]:
     """One signed-in user of the app, started once for the module."""
     folder = tmp_path_factory.mktemp("conversation-prompts")
-    with fresh_database(str(request.param), folder) as url:
-        db = Database(url)
-        app = create_app(Settings(data_dir=folder), ScriptedEngine(), db=db)
-        with TestClient(app) as http:
-            signup = http.post(
-                "/api/auth/signup", json={"email": "ann@example.com", "password": PASSWORD}
-            )
-            assert signup.status_code == 201, signup.text
-            http.headers["X-CSRF-Token"] = signup.json()["csrf_token"]
-            yield http
-        db.close()
+    with scripted_app(str(request.param), folder) as http:
+        signup = http.post(
+            "/api/auth/signup", json={"email": "ann@example.com", "password": PASSWORD}
+        )
+        assert signup.status_code == 201, signup.text
+        http.headers["X-CSRF-Token"] = signup.json()["csrf_token"]
+        yield http
 
 
 @pytest.fixture(scope="module")

@@ -282,17 +282,37 @@ class Clock:
         return self.now
 
 
-def test_throttle_windows(db: Database) -> None:
-    clock = Clock(60 * 16_666_666 + 20.0)  # 20 s into a minute
+def test_throttle_windows_slide(db: Database) -> None:
+    clock = Clock(60 * 16_666_666 + 20.0)  # 20 s into a minute, 2 s into a 6 s slice
     throttle = Throttle(db, clock)
-    assert throttle.hit("k", 60) == (1, 40)
-    assert throttle.hit("k", 60) == (2, 40)
+    assert throttle.hit("k", 60) == 1
+    assert throttle.hit("k", 60) == 2
     with pytest.raises(RateLimitError) as info:
         throttle.check("k", 2, 60, "slow down")
-    assert info.value.retry_after == 40
-    clock.now += 40
+    assert info.value.retry_after == 58  # when the hits' slice leaves the window
+    assert throttle.retry_after("k", 2, 60) == 58
+    clock.now += 40  # past the minute's end: a fixed window would have forgotten them
+    with pytest.raises(RateLimitError):
+        throttle.check("k", 2, 60, "slow down")
+    clock.now += 18
     throttle.check("k", 2, 60, "slow down")
-    assert throttle.hit("k", 60) == (1, 60)
+    assert throttle.hit("k", 60) == 1
+
+
+def test_failures_just_before_a_boundary_still_count_just_after(db: Database) -> None:
+    clock = Clock(900 * 2_000_000 - 1.0)  # one second before a 15-minute boundary
+    throttle = Throttle(db, clock)
+    for _ in range(5):
+        throttle.hit("login", 900)
+    clock.now += 2
+    with pytest.raises(RateLimitError) as info:
+        throttle.check("login", 5, 900, "wait")
+    assert 800 < info.value.retry_after <= 900
+    clock.now += 10  # a sixth attempt later on: the window now counts one more
+    assert throttle.hit("login", 900) == 6
+    with pytest.raises(RateLimitError) as info:
+        throttle.check("login", 5, 900, "wait")
+    assert info.value.retry_after < 900  # when the five older ones leave, not the sixth
 
 
 def test_quotas_and_the_ledger(db: Database) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from causerie.api.app import create_app
 from causerie.api.metrics import Metrics
@@ -22,6 +23,7 @@ from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine
 from causerie.engine.models import bundled_model_path, inspect_model
 from causerie.store.db import Database
 from tests.conftest import free_port, start_server, stop_server
+from tests.support.fake_engine import ScriptedEngine
 from tests.support.postgres import PostgresUnavailable, in_ci, shared_cluster
 
 PASSWORD = "correct horse battery staple"
@@ -45,6 +47,20 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
         yield cluster.url(name)
     finally:
         cluster.drop_database(name)
+
+
+@contextmanager
+def scripted_app(backend: str, folder: Path, **settings: Any) -> Iterator[TestClient]:
+    """The app on the scripted engine and a fresh database of `backend`, in-process: its
+    lifespan runs while the returned client is open."""
+    with fresh_database(backend, folder) as url:
+        db = Database(url)
+        try:
+            app = create_app(Settings(data_dir=folder, **settings), ScriptedEngine(), db=db)
+            with TestClient(app) as http:
+                yield http
+        finally:
+            db.close()
 
 
 @contextmanager

@@ -174,11 +174,15 @@ def test_a_new_chat_is_titled_new_chat_before_and_after_it_is_made(
     expect(composer).to_have_value("")
 
 
-def test_a_persona_chat_shows_the_personas_system_prompt(
-    open_page: OpenPage, web_app: WebApp
+@pytest.mark.parametrize("cleared", [False, True], ids=["left-alone", "cleared"])
+def test_a_persona_chat_keeps_the_system_prompt_as_the_draft_left_it(
+    open_page: OpenPage, web_app: WebApp, cleared: bool
 ) -> None:
-    register(web_app, "hugo@example.com")
-    client = web_app.client("hugo@example.com")
+    """The draft of a persona chat shows the persona's prompt; the conversation made from
+    it keeps that prompt, or none when the user cleared it before the first message."""
+    email = "iris@example.com" if cleared else "hugo@example.com"
+    register(web_app, email)
+    client = web_app.client(email)
     prompt = "You are a patient chess coach."
     response = client.send(
         "POST",
@@ -186,20 +190,27 @@ def test_a_persona_chat_shows_the_personas_system_prompt(
         json={"name": "Coach", "description": "Chess", "system_prompt": prompt},
     )
     assert response.status_code == 201, response.text
-    page = open_page("/", email="hugo@example.com")
+    page = open_page("/", email=email)
     page.locator(".persona-item", has_text="Coach").click()
     expect(page.locator(".empty__title")).to_have_text("Coach")
     page.get_by_role("button", name="Conversation settings").click()
     dialog = page.get_by_role("dialog", name="Conversation settings")
-    expect(dialog.get_by_label("System prompt")).to_have_value(prompt)
-    dialog.get_by_role("button", name="Cancel").click()
-    # the conversation made from it has the same prompt
-    page.route(SEND, lambda route: route.abort())
+    system = dialog.get_by_label("System prompt")
+    expect(system).to_have_value(prompt)
+    if cleared:
+        system.fill("")
+        dialog.get_by_role("button", name="Save").click()
+        expect(dialog).to_be_hidden()
+    else:
+        dialog.get_by_role("button", name="Cancel").click()
+    expected = "" if cleared else prompt
+    page.route(SEND, lambda route: route.abort())  # no answer is needed
     composer = page.get_by_role("textbox", name="Message")
     composer.fill("Teach me the Sicilian.")
     composer.press("Enter")
     expect(page).to_have_url(re.compile(r"/c/[0-9a-f]{32}$"))
-    conv = page.url.rsplit("/", 1)[1]
-    assert client.get(f"/api/conversations/{conv}").json()["system_prompt"] == prompt
+    conv = client.get(f"/api/conversations/{page.url.rsplit('/', 1)[1]}").json()
+    assert conv["system_prompt"] == expected
+    assert conv["persona_id"] is not None
     page.get_by_role("button", name="Conversation settings").click()
-    expect(dialog.get_by_label("System prompt")).to_have_value(prompt)
+    expect(dialog.get_by_label("System prompt")).to_have_value(expected)

@@ -1,7 +1,7 @@
 """Rate limits, token quotas and the usage ledger, counted in the database so that several
 app processes behave as one.
 
-`Throttle` keeps fixed-window counters (login attempts, requests per minute). `QuotaService`
+`Throttle` counts events in sliding windows (login attempts, requests per minute). `QuotaService`
 admits a user's request or raises `RateLimitError` with `retry_after`, and records usage per
 user, model and UTC day. `MeteredEngine` applies both to every engine request made on
 behalf of the caller bound with `bind_caller()` (the API binds the authenticated user).
@@ -29,6 +29,10 @@ from causerie.store.tables import User
 log = logging.getLogger("causerie.quotas")
 Clock = Callable[[], float]
 DAY_S = 86400
+# A throttle's window is counted in this many time slices, which leave it one by one: the
+# count never drops all at once at a boundary (a fixed window let twice the limit through
+# across one).
+SLICES = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,33 +52,59 @@ class Caller:
 
 
 class Throttle:
-    """Fixed windows over the shared `rate_windows` table."""
+    """Sliding windows over the shared `rate_windows` table: events are counted in slices
+    of a tenth of the window, and the window is the last ten slices, the current included."""
 
     def __init__(self, db: Database, clock: Clock = time.time) -> None:
         self.db, self.clock = db, clock
 
-    def _window(self, window_s: int) -> tuple[int, int]:
-        now = self.clock()
-        start = int(now // window_s) * window_s
-        return start, max(1, math.ceil(start + window_s - now))
+    @staticmethod
+    def _size(window_s: int) -> int:
+        return max(1, window_s // SLICES)
+
+    def _now(self, window_s: int) -> tuple[float, int]:
+        """Now, and the start of the oldest slice still in the window."""
+        now, size = self.clock(), self._size(window_s)
+        current = int(now // size) * size
+        return now, current - (math.ceil(window_s / size) - 1) * size
+
+    def _over(self, key: str, limit: int, window_s: int) -> int | None:
+        """None while the window holds fewer than `limit` events of `key`, else the seconds
+        until enough slices have left it."""
+        now, oldest = self._now(window_s)
+        with self.db.unit() as uow:
+            counts = uow.rates.counts(key, oldest)
+        total = sum(count for _, count in counts)
+        if total < limit:
+            return None
+        span = math.ceil(window_s / self._size(window_s)) * self._size(window_s)
+        for start, count in counts:  # a slice leaves the window `span` after it began
+            total -= count
+            if total < limit:
+                return max(1, math.ceil(start + span - now))
+        return window_s  # a limit of 0
 
     def check(self, key: str, limit: int, window_s: int, message: str) -> None:
-        """Refuse (429) when `key` has already been counted `limit` times in this window."""
-        start, retry_after = self._window(window_s)
-        with self.db.unit() as uow:
-            count = uow.rates.count(key, start)
-        if count >= limit:
+        """Refuse (429) when `key` has already been counted `limit` times in the window."""
+        retry_after = self._over(key, limit, window_s)
+        if retry_after is not None:
             raise RateLimitError(message, retry_after=retry_after)
 
-    def hit(self, key: str, window_s: int) -> tuple[int, int]:
-        """Count one event; returns (count in this window, seconds until it ends)."""
-        start, retry_after = self._window(window_s)
+    def hit(self, key: str, window_s: int) -> int:
+        """Count one event; returns how many the window holds with it."""
+        now, oldest = self._now(window_s)
+        size = self._size(window_s)
         with self.db.unit() as uow:
-            count = uow.rates.hit(key, start)
-            if random.random() < 0.01:  # now and then, forget windows older than a day
-                uow.rates.purge(start - DAY_S)
+            uow.rates.hit(key, int(now // size) * size)
+            if random.random() < 0.01:  # now and then, forget slices older than a day
+                uow.rates.purge(oldest - DAY_S)
+            total = sum(count for _, count in uow.rates.counts(key, oldest))
             uow.commit()
-        return count, retry_after
+        return total
+
+    def retry_after(self, key: str, limit: int, window_s: int) -> int:
+        """Seconds until `key` is counted fewer than `limit` times in the window (at least 1)."""
+        return self._over(key, limit, window_s) or 1
 
 
 def _seconds_to_midnight(now: float) -> int:
@@ -113,11 +143,11 @@ class QuotaService:
                     code="tokens_per_day_exceeded",
                 )
         if limits.requests_per_minute is not None:
-            count, retry_after = self.throttle.hit(f"rpm:{caller.user_id}", 60)
-            if count > limits.requests_per_minute:
+            key = f"rpm:{caller.user_id}"
+            if self.throttle.hit(key, 60) > limits.requests_per_minute:
                 raise RateLimitError(
                     f"Rate limit reached: {limits.requests_per_minute} requests per minute.",
-                    retry_after=retry_after,
+                    retry_after=self.throttle.retry_after(key, limits.requests_per_minute, 60),
                     code="requests_per_minute_exceeded",
                 )
 

@@ -187,9 +187,14 @@ class RateRepo:
         )
         return int(self.s.execute(stmt.returning(RateWindow.count)).scalar_one())
 
-    def count(self, key: str, window_start: int) -> int:
-        row = self.s.get(RateWindow, (key, window_start))
-        return row.count if row is not None else 0
+    def counts(self, key: str, since: int) -> list[tuple[int, int]]:
+        """The key's (window_start, count) from `since` on, oldest first."""
+        rows = self.s.execute(
+            select(RateWindow.window_start, RateWindow.count)
+            .where(RateWindow.key == key, RateWindow.window_start >= since)
+            .order_by(RateWindow.window_start)
+        ).all()
+        return [(int(start), int(count)) for start, count in rows]
 
     def purge(self, before: int) -> None:
         _bulk(self.s, delete(RateWindow).where(RateWindow.window_start < before))

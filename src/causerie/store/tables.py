@@ -188,7 +188,8 @@ class UsageDay(Base):
 
 
 class RateWindow(Base):
-    """Fixed-window counters shared by every app process (login attempts, requests)."""
+    """Event counters per key and time slice, shared by every app process (login attempts,
+    requests); `chat.quotas.Throttle` sums the slices of a sliding window."""
 
     __tablename__ = "rate_windows"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
