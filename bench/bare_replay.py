@@ -110,11 +110,13 @@ class Replay:
             self.held[seq] += [FILLER] * steps
 
     def level(self, concurrency: int, num_prompts: int, max_tokens: int, distinct: bool) -> Level:
-        """Requests in waves of `concurrency`: in the benchmark they all last `max_tokens`
-        tokens, so they start and end together."""
+        """Requests in waves of `concurrency`, or of as many as there are sequences (a
+        server's slots; the rest wait): in the benchmark they all last `max_tokens` tokens,
+        so they start and end together."""
         started, prefill_s, prefilled = time.perf_counter(), 0.0, 0
-        for first in range(0, num_prompts, concurrency):
-            wave = range(first, min(first + concurrency, num_prompts))
+        width = min(concurrency, len(self.held))
+        for first in range(0, num_prompts, width):
+            wave = range(first, min(first + width, num_prompts))
             prompts = [self.prompt(concurrency, i, distinct) for i in wave]
             t0 = time.perf_counter()
             prefilled += self.prefill(prompts)
@@ -140,7 +142,7 @@ def run(
     threads: int,
     distinct: bool = False,
 ) -> list[dict[str, Any]]:
-    replay = Replay(model, max(parallel, *concurrency), ctx, threads)
+    replay = Replay(model, parallel, ctx, threads)
     try:
         # warm-up, and every sequence starts out holding the shared system prompt (a server
         # copies it from whichever slot has it): the replay counts no avoidable prefill
