@@ -14,7 +14,11 @@ shift 2
 model=$(.venv/bin/python -c "from causerie.engine.models import bundled_model_path as p; print(p())")
 tree=$(mktemp -d /tmp/causerie-ab-XXXXXX)
 scratch=$(mktemp -d /tmp/causerie-ab-data-XXXXXX)
-port=8977
+port=${AB_PORT:-8977}
+if curl -sf "localhost:$port/health" >/dev/null; then
+    echo "port $port is taken (set AB_PORT)" >&2
+    exit 1
+fi
 git worktree add --quiet --detach "$tree/src-old" "$old_rev"
 cleanup() {
     git worktree remove --force "$tree/src-old" || true
@@ -29,15 +33,23 @@ run() {  # run NAME PYTHONPATH [serve_bench args...]
     PYTHONPATH=$path .venv/bin/causerie serve --model "$model" --port "$port" --parallel 8 \
         --ctx-size 4096 --threads 2 --api-key ab --data-dir "$scratch/$name" \
         >"$scratch/$name.log" 2>&1 &
-    local pid=$!
+    local pid=$! ready=0
     for _ in $(seq 1 120); do
-        curl -sf "localhost:$port/health" >/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        if curl -sf "localhost:$port/health" >/dev/null; then ready=1; break; fi
         sleep 0.5
     done
+    if ((!ready)); then
+        echo "the $name server did not start; its log:" >&2
+        tail -20 "$scratch/$name.log" >&2
+        kill "$pid" 2>/dev/null || true
+        exit 1
+    fi
     echo "== $name"
     .venv/bin/python bench/serve_bench.py --base-url "http://127.0.0.1:$port/v1" --api-key ab \
-        --ignore-eos --max-tokens 128 "$@" | grep -E "^(conc|[0-9]+ )" || true
-    kill "$pid"
+        --ignore-eos --max-tokens 128 "$@" >"$scratch/$name.out" 2>&1 || true
+    grep -E "^(conc|[0-9]+ )|error|Error" "$scratch/$name.out" || tail -5 "$scratch/$name.out"
+    kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
 

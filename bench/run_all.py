@@ -441,11 +441,17 @@ def run_bare_replay(settings: RunSettings) -> dict[str, Any] | None:
     argv += ["--max-tokens", str(settings.max_tokens), "--parallel", str(settings.parallel)]
     argv += ["--ctx-size", str(settings.ctx), "--threads", str(settings.threads)]
     argv += ["--distinct-prompts"] if settings.distinct_prompts else []
+    if not settings.ignore_eos:  # the replay makes every answer max_tokens long
+        log("bare replay skipped: it compares only with --ignore-eos runs")
+        return None
     stdout = run_tool(argv, 1800, shown=argv[1:])
     if isinstance(stdout, dict):
         return stdout
-    levels = json.loads(stdout.strip().splitlines()[-1])
-    return {f"c{row['concurrency']}": row for row in levels}
+    try:
+        levels = json.loads(stdout.strip().splitlines()[-1])
+        return {f"c{row['concurrency']}": row for row in levels}
+    except (IndexError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        return {"error": f"unreadable output ({exc}): {stdout[-300:]}"}
 
 
 # --- the side-by-side table -------------------------------------------------

@@ -290,7 +290,6 @@ def test_throttle_windows_slide(db: Database) -> None:
     with pytest.raises(RateLimitError) as info:
         throttle.check("k", 2, 60, "slow down")
     assert info.value.retry_after == 58  # when the hits' slice leaves the window
-    assert throttle.retry_after("k", 2, 60) == 58
     clock.now += 40  # past the minute's end: a fixed window would have forgotten them
     with pytest.raises(RateLimitError):
         throttle.check("k", 2, 60, "slow down")
@@ -307,12 +306,38 @@ def test_failures_just_before_a_boundary_still_count_just_after(db: Database) ->
     clock.now += 2
     with pytest.raises(RateLimitError) as info:
         throttle.check("login", 5, 900, "wait")
-    assert 800 < info.value.retry_after <= 900
+    assert info.value.retry_after == 809  # their 90 s slice began 91 s before
     clock.now += 10  # a sixth attempt later on: the window now counts one more
     assert throttle.hit("login", 900) == 6
     with pytest.raises(RateLimitError) as info:
         throttle.check("login", 5, 900, "wait")
-    assert info.value.retry_after < 900  # when the five older ones leave, not the sixth
+    assert info.value.retry_after == 799  # when the five older ones leave, not the sixth
+
+
+def test_a_refused_event_is_not_counted(db: Database) -> None:
+    """A client that retries every 3 s gets in once the first slice leaves, as Retry-After
+    said; counting its refused tries would keep it out for as long as it keeps trying."""
+    clock = Clock(60 * 16_666_666 + 20.0)
+    throttle = Throttle(db, clock)
+    assert throttle.take("rpm", 2, 60) is None
+    assert throttle.take("rpm", 2, 60) is None
+    assert throttle.take("rpm", 2, 60) == 58
+    for _ in range(19):
+        clock.now += 3
+        assert throttle.take("rpm", 2, 60) is not None
+    clock.now += 1  # 58 s on
+    assert throttle.take("rpm", 2, 60) is None
+
+
+def test_a_clock_set_back_does_not_lock_anyone_out_for_longer_than_the_window(
+    db: Database,
+) -> None:
+    clock = Clock(900 * 2_000_000 + 3600.0)
+    throttle = Throttle(db, clock)
+    for _ in range(5):
+        throttle.hit("login", 900)
+    clock.now -= 3600  # the slices above are an hour ahead now
+    throttle.check("login", 5, 900, "wait")
 
 
 def test_quotas_and_the_ledger(db: Database) -> None:

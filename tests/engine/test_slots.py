@@ -112,8 +112,23 @@ def test_the_lot_keeps_the_cheapest_of_equal_matches_and_drops_what_a_new_cache_
     lot = ParkingLot(1 << 20)
     lot.put([*SYSTEM, 1, 2, *range(300, 400)], bytearray(100))
     lot.put([*SYSTEM, 1, 2, 3], bytearray(10))
-    _, shared, size = lot.best([*SYSTEM, 1, 2, 9])
-    assert shared == 42 and size == 43  # the short one: less to copy for the same gain
+    key, shared = lot.best([*SYSTEM, 1, 2, 9], 0)
+    found = lot.get(key) if key is not None else None
+    assert shared == 42 and found is not None and len(found.tokens) == 43  # less to copy
     lot.put([*SYSTEM, 1, 2, 3, 4, 5], bytearray(20))  # the same conversation, further on
     assert len(lot) == 2 and lot.used == 120
-    assert lot.best([*SYSTEM, 1, 2, 3, 4])[1:] == (44, 45)
+    key, shared = lot.best([*SYSTEM, 1, 2, 3, 4], 0)
+    found = lot.get(key) if key is not None else None
+    assert shared == 44 and found is not None and len(found.tokens) == 45
+    lot.drop(key)
+    assert len(lot) == 1 and lot.used == 100
+
+
+def test_the_lot_offers_an_entry_whose_copy_pays_over_a_longer_match_that_does_not() -> None:
+    lot = ParkingLot(1 << 30)
+    question = [*SYSTEM, *range(1, 21)]
+    lot.put([*question, *range(1000, 1000 + 3840)], bytearray(1))  # 20 more for 3900 copied
+    lot.put([*SYSTEM, *range(1, 11), *[99] * 30], bytearray(1))  # 10 more for 80 copied
+    key, shared = lot.best([*question, 7], len(SYSTEM))
+    assert key is not None and shared == 50
+    assert lot.best([*question, 7], 55) == (None, 55)  # the slot keeps more than it offers

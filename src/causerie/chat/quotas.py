@@ -53,7 +53,8 @@ class Caller:
 
 class Throttle:
     """Sliding windows over the shared `rate_windows` table: events are counted in slices
-    of a tenth of the window, and the window is the last ten slices, the current included."""
+    of a tenth of the window, and the window is the last ten slices, the current included
+    (slices stamped later, after the clock was set back, are not counted)."""
 
     def __init__(self, db: Database, clock: Clock = time.time) -> None:
         self.db, self.clock = db, clock
@@ -62,18 +63,18 @@ class Throttle:
     def _size(window_s: int) -> int:
         return max(1, window_s // SLICES)
 
-    def _now(self, window_s: int) -> tuple[float, int]:
-        """Now, and the start of the oldest slice still in the window."""
+    def _now(self, window_s: int) -> tuple[float, int, int]:
+        """Now, the start of its slice, and the start of the oldest slice in the window."""
         now, size = self.clock(), self._size(window_s)
         current = int(now // size) * size
-        return now, current - (math.ceil(window_s / size) - 1) * size
+        return now, current, current - (math.ceil(window_s / size) - 1) * size
 
     def _over(self, key: str, limit: int, window_s: int) -> int | None:
         """None while the window holds fewer than `limit` events of `key`, else the seconds
         until enough slices have left it."""
-        now, oldest = self._now(window_s)
+        now, current, oldest = self._now(window_s)
         with self.db.unit() as uow:
-            counts = uow.rates.counts(key, oldest)
+            counts = uow.rates.counts(key, oldest, current)
         total = sum(count for _, count in counts)
         if total < limit:
             return None
@@ -82,7 +83,7 @@ class Throttle:
             total -= count
             if total < limit:
                 return max(1, math.ceil(start + span - now))
-        return window_s  # a limit of 0
+        return span  # a limit of 0
 
     def check(self, key: str, limit: int, window_s: int, message: str) -> None:
         """Refuse (429) when `key` has already been counted `limit` times in the window."""
@@ -92,19 +93,29 @@ class Throttle:
 
     def hit(self, key: str, window_s: int) -> int:
         """Count one event; returns how many the window holds with it."""
-        now, oldest = self._now(window_s)
-        size = self._size(window_s)
+        return self._count(key, window_s, limit=None)
+
+    def take(self, key: str, limit: int, window_s: int) -> int | None:
+        """Count one event if the window holds fewer than `limit`: None when it is taken,
+        else the seconds until it would be (a refused event is not counted, so a client
+        that retries too soon is not kept out longer)."""
+        if self._count(key, window_s, limit) <= limit:
+            return None
+        return self._over(key, limit, window_s) or 1
+
+    def _count(self, key: str, window_s: int, limit: int | None) -> int:
+        """Count one event, taken back in the same transaction (the slice's row stays
+        locked meanwhile) when it makes the window hold more than `limit`."""
+        _, current, oldest = self._now(window_s)
         with self.db.unit() as uow:
-            uow.rates.hit(key, int(now // size) * size)
+            uow.rates.hit(key, current)
             if random.random() < 0.01:  # now and then, forget slices older than a day
                 uow.rates.purge(oldest - DAY_S)
-            total = sum(count for _, count in uow.rates.counts(key, oldest))
+            total = sum(count for _, count in uow.rates.counts(key, oldest, current))
+            if limit is not None and total > limit:
+                uow.rates.hit(key, current, -1)
             uow.commit()
         return total
-
-    def retry_after(self, key: str, limit: int, window_s: int) -> int:
-        """Seconds until `key` is counted fewer than `limit` times in the window (at least 1)."""
-        return self._over(key, limit, window_s) or 1
 
 
 def _seconds_to_midnight(now: float) -> int:
@@ -143,11 +154,11 @@ class QuotaService:
                     code="tokens_per_day_exceeded",
                 )
         if limits.requests_per_minute is not None:
-            key = f"rpm:{caller.user_id}"
-            if self.throttle.hit(key, 60) > limits.requests_per_minute:
+            wait = self.throttle.take(f"rpm:{caller.user_id}", limits.requests_per_minute, 60)
+            if wait is not None:
                 raise RateLimitError(
                     f"Rate limit reached: {limits.requests_per_minute} requests per minute.",
-                    retry_after=self.throttle.retry_after(key, limits.requests_per_minute, 60),
+                    retry_after=wait,
                     code="requests_per_minute_exceeded",
                 )
 

@@ -187,11 +187,15 @@ class RateRepo:
         )
         return int(self.s.execute(stmt.returning(RateWindow.count)).scalar_one())
 
-    def counts(self, key: str, since: int) -> list[tuple[int, int]]:
-        """The key's (window_start, count) from `since` on, oldest first."""
+    def counts(self, key: str, since: int, until: int) -> list[tuple[int, int]]:
+        """The key's (window_start, count) from `since` to `until`, oldest first."""
         rows = self.s.execute(
             select(RateWindow.window_start, RateWindow.count)
-            .where(RateWindow.key == key, RateWindow.window_start >= since)
+            .where(
+                RateWindow.key == key,
+                RateWindow.window_start >= since,
+                RateWindow.window_start <= until,
+            )
             .order_by(RateWindow.window_start)
         ).all()
         return [(int(start), int(count)) for start, count in rows]

@@ -155,6 +155,8 @@ class Scheduler:
                     self.rt.seq_clear(slot.id)
                     restored = self.rt.state_set(slot.id, parked.state)
                     slot.cache = list(parked.tokens) if restored else []
+                    if not restored:  # never to be chosen again
+                        self.lot.drop(choice.restore)
             # what the cache really shares with the prompt; one token is always decoded
             reuse = min(common_prefix(slot.cache, seq.prompt), len(seq.prompt) - 1)
             if found is not None:
@@ -181,7 +183,9 @@ class Scheduler:
 
     def _park(self, slot: Slot) -> None:
         """Keep the slot's cache in RAM before something else overwrites it."""
-        self.lot.put(list(slot.cache), self.rt.state_get(slot.id))
+        state = self.rt.state_get(slot.id)
+        if state:  # llama.cpp wrote nothing: there is nothing to restore later
+            self.lot.put(list(slot.cache), state)
 
     def _compact(self) -> None:
         """Move one sequence so that the busy slots make fewer runs, once a split has lasted

@@ -83,15 +83,18 @@ class ParkingLot:
             _, dropped = self._items.popitem(last=False)
             self.used -= len(dropped.state)
 
-    def best(self, prompt: list[int]) -> tuple[int | None, int, int]:
-        """The key of the parked cache sharing the longest prefix with `prompt`, that
-        length, and how many tokens the cache holds (the shortest among equals)."""
-        best_key, best_len, best_size = None, 0, 0
+    def best(self, prompt: list[int], have: int) -> tuple[int | None, int]:
+        """The parked cache worth restoring for `prompt` into a slot that keeps `have` of
+        its tokens: of those whose copy pays, the one sharing most (the shortest among
+        equals); its key and the length it shares, or (None, have)."""
+        best_key, best_len, best_size = None, have, 0
         for key, item in self._items.items():
             n = common_prefix(item.tokens, prompt)
-            if n > best_len or (n == best_len and n and len(item.tokens) < best_size):
+            if not copy_pays(n - have, len(item.tokens)):
+                continue
+            if n > best_len or (n == best_len and len(item.tokens) < best_size):
                 best_key, best_len, best_size = key, n, len(item.tokens)
-        return best_key, best_len, best_size
+        return best_key, best_len
 
     def get(self, key: int) -> Parked | None:
         """An entry, left in the lot (marked recently used); None if it was dropped to
@@ -100,6 +103,12 @@ class ParkingLot:
         if item is not None:
             self._items.move_to_end(key)
         return item
+
+    def drop(self, key: int) -> None:
+        """Forget an entry (one that could not be restored)."""
+        item = self._items.pop(key, None)
+        if item is not None:
+            self.used -= len(item.state)
 
 
 def _starts(tokens: list[int], prefix: list[int]) -> bool:
@@ -145,8 +154,8 @@ def choose_slot(slots: list[Slot], lot: ParkingLot, prompt: list[int]) -> Choice
     slot = min(free, key=rank)
     keep = common_prefix(slot.cache, prompt)
     park = len(slot.cache) - keep >= PARK_MIN_TOKENS
-    parked_key, parked_len, parked_size = lot.best(prompt)
-    if parked_key is not None and copy_pays(parked_len - keep, parked_size):
+    parked_key, parked_len = lot.best(prompt, keep)
+    if parked_key is not None:
         return Choice(slot, parked_len, park, parked_key)
     return Choice(slot, keep, park, None)
 
