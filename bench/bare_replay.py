@@ -21,7 +21,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +37,6 @@ from serve_bench import level_messages  # sibling script: bench/ is not a packag
 
 N_BATCH = 512
 FILLER = 200  # the token fed back at every decode step: its value does not change the cost
-
-
-@dataclass(frozen=True)
-class Level:
-    concurrency: int
-    seconds: float
-    prefill_seconds: float
-    prefill_tokens: int
-    output_tokens: int
 
 
 class Replay:
@@ -84,11 +74,9 @@ class Replay:
         self.batch.clear()
         for seq, prompt in enumerate(prompts):
             state = self.saved.get(tuple(prompt))
-            if state is not None:
+            if state is not None:  # seen before: restored (what followed it is dropped below)
                 self.rt.seq_clear(seq)
-                self.held[seq] = []
-            if state is not None and self.rt.state_set(seq, state):
-                self.held[seq] = list(prompt)  # and what followed it, dropped just below
+                self.held[seq] = list(prompt) if self.rt.state_set(seq, state) else []
             keep = min(common_prefix(self.held[seq], prompt), len(prompt) - 1)
             self.rt.seq_rm(seq, keep, -1)
             for pos in range(keep, len(prompt)):
@@ -109,10 +97,12 @@ class Replay:
         for seq in range(len(lengths)):
             self.held[seq] += [FILLER] * steps
 
-    def level(self, concurrency: int, num_prompts: int, max_tokens: int, distinct: bool) -> Level:
+    def level(
+        self, concurrency: int, num_prompts: int, max_tokens: int, distinct: bool
+    ) -> dict[str, Any]:
         """Requests in waves of `concurrency`, or of as many as there are sequences (a
         server's slots; the rest wait): in the benchmark they all last `max_tokens` tokens,
-        so they start and end together."""
+        so they start and end together. Returns the level's figures."""
         started, prefill_s, prefilled = time.perf_counter(), 0.0, 0
         width = min(concurrency, len(self.held))
         for first in range(0, num_prompts, width):
@@ -125,7 +115,13 @@ class Replay:
             for seq, prompt in enumerate(prompts):
                 self.saved[tuple(prompt)] = self.rt.state_get(seq)
         seconds = time.perf_counter() - started
-        return Level(concurrency, seconds, prefill_s, prefilled, num_prompts * max_tokens)
+        return {
+            "concurrency": concurrency,
+            "output_tps": num_prompts * max_tokens / seconds,
+            "prefill_share": prefill_s / seconds,
+            "prefill_tokens_per_request": prefilled / num_prompts,
+            "seconds": seconds,
+        }
 
     def close(self) -> None:
         self.batch.free()
@@ -149,19 +145,7 @@ def run(
         warm = replay.prompt(0, 0, distinct=True)  # a question no level asks
         replay.prefill([warm] * len(replay.held))
         replay.generate([len(warm)] * len(replay.held), 8)
-        out = []
-        for c in concurrency:
-            level = replay.level(c, num_prompts, max_tokens, distinct)
-            out.append(
-                {
-                    "concurrency": c,
-                    "output_tps": level.output_tokens / level.seconds,
-                    "prefill_share": level.prefill_seconds / level.seconds,
-                    "prefill_tokens_per_request": level.prefill_tokens / num_prompts,
-                    "seconds": level.seconds,
-                }
-            )
-        return out
+        return [replay.level(c, num_prompts, max_tokens, distinct) for c in concurrency]
     finally:
         replay.close()
 

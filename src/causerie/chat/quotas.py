@@ -78,8 +78,8 @@ class Throttle:
         total = sum(count for _, count in counts)
         if total < limit:
             return None
-        span = math.ceil(window_s / self._size(window_s)) * self._size(window_s)
-        for start, count in counts:  # a slice leaves the window `span` after it began
+        span = current + self._size(window_s) - oldest  # how long a slice stays in it
+        for start, count in counts:  # the oldest leaves first
             total -= count
             if total < limit:
                 return max(1, math.ceil(start + span - now))

@@ -74,7 +74,10 @@ class ParkingLot:
     def put(self, tokens: list[int], state: bytearray) -> None:
         if len(state) > self.capacity:
             return
-        for key in [k for k, item in self._items.items() if _starts(tokens, item.tokens)]:
+        covered = [
+            k for k, it in self._items.items() if common_prefix(tokens, it.tokens) == len(it.tokens)
+        ]
+        for key in covered:
             self.used -= len(self._items.pop(key).state)  # the new one holds all of it
         self._items[self._next] = Parked(tokens, state)
         self._next += 1
@@ -109,10 +112,6 @@ class ParkingLot:
         item = self._items.pop(key, None)
         if item is not None:
             self.used -= len(item.state)
-
-
-def _starts(tokens: list[int], prefix: list[int]) -> bool:
-    return len(prefix) <= len(tokens) and tokens[: len(prefix)] == prefix
 
 
 @dataclass(frozen=True)
