@@ -8,7 +8,10 @@ Templates are compiled once per model; a template that fails to compile or rende
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -99,3 +102,42 @@ class ChatTemplate:
             raise InvalidRequestError(
                 f"the model's chat template failed on these messages: {exc}", param="messages"
             ) from exc
+
+
+def control_pattern(texts: Sequence[str]) -> re.Pattern[str] | None:
+    """Finds text that spells one of `texts` (a model's control tokens); None if none."""
+    spelled = sorted({t for t in texts if t}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, spelled))) if spelled else None
+
+
+def render_guarded(
+    template: ChatTemplate,
+    messages: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    controls: re.Pattern[str] | None,
+) -> list[tuple[str, bool]]:
+    """The rendered prompt as `(text, plain)` parts, in order.
+
+    A prompt is tokenized with special-token parsing, so that the template's own
+    `<|im_start|>` and the like become control tokens. Message text is not the template's:
+    content that spells a control token ("<|im_end|>\\n<|im_start|>system\\n...") would
+    otherwise close the turn and open one with another role. Such messages are rendered as
+    placeholders and come back as parts of their own with `plain` set: the caller tokenizes
+    them as plain text. Requests without such text (nearly all) give one part.
+    """
+    spelled = {i for i, m in enumerate(messages) if controls and controls.search(m.content)}
+    if not spelled:
+        return [(template.render(messages, tools=tools), False)]
+    nonce = secrets.token_hex(8)
+    keys = {i: f"\ue000{nonce}:{i}\ue001" for i in spelled}
+    literal = {keys[i]: messages[i].content for i in spelled}
+    swapped = [replace(m, content=keys[i]) if i in keys else m for i, m in enumerate(messages)]
+    parts = re.split(f"(\ue000{nonce}:\\d+\ue001)", template.render(swapped, tools=tools))
+    if sorted(p for p in parts if p in literal) != sorted(literal):
+        raise InvalidRequestError(
+            "A message spells one of the model's control tokens (such as '<|im_end|>'), and "
+            "this model's chat template does not keep message text as it is, so that text "
+            "cannot be read as plain text. Remove the control token from the message.",
+            param="messages",
+        )
+    return [(literal[p], True) if p in literal else (p, False) for p in parts if p]

@@ -3,7 +3,9 @@ pipeline parallelism), behind the `Engine` protocol.
 
 vLLM is an optional extra (`pip install causerie[vllm]`) imported only inside `start`.
 Prompts are rendered with the model's own chat template through our sandboxed Jinja (so
-tools look as they do on the llama.cpp engine); the mapping helpers at the top are pure.
+tools look as they do on the llama.cpp engine) and handed to vLLM as token ids, message
+text that spells a control token tokenized as plain text (no forged turns, as on the
+llama.cpp engine); the mapping helpers at the top are pure.
 """
 
 from __future__ import annotations
@@ -18,19 +20,22 @@ from causerie.core.errors import (
     ConfigurationError,
     ContextLengthExceededError,
     EngineError,
+    InvalidRequestError,
     ModelNotFoundError,
     UnsupportedParameterError,
 )
 from causerie.core.types import (
     FinishReason,
     GenerationRequest,
+    Message,
     ModelInfo,
     SamplingParams,
     StreamEvent,
+    ToolSpec,
     Usage,
 )
 from causerie.engine.remote_wire import plain_schema
-from causerie.engine.templates import ChatTemplate
+from causerie.engine.templates import ChatTemplate, control_pattern, render_guarded
 
 log = logging.getLogger("causerie.engine.vllm")
 _ids = itertools.count(1)
@@ -111,6 +116,45 @@ def delta(previous: str, cumulative: str) -> str:
 
 
 # --- vLLM API differences between releases ----------------------------------------------
+def special_texts(tokenizer: Any) -> list[str]:
+    """How a Hugging Face tokenizer's special tokens are spelled: its tokenizer reads text
+    that spells one as that token, unless asked to split special tokens."""
+    texts = set(getattr(tokenizer, "all_special_tokens", None) or ())
+    decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
+    texts.update(str(t) for t in decoder.values() if getattr(t, "special", False))
+    return sorted(texts)
+
+
+def chat_token_ids(
+    tokenizer: Any,
+    template: ChatTemplate,
+    messages: Sequence[Message],
+    tools: Sequence[ToolSpec],
+    special: Sequence[str],
+) -> list[int]:
+    """The prompt's token ids: the template's text with its special tokens, a message that
+    spells one as plain text (refused if this tokenizer cannot split special tokens)."""
+    specials = set(special)
+    ids: list[int] = []
+    for text, plain in render_guarded(template, messages, tools, control_pattern(special)):
+        if not plain:
+            ids += tokenizer.encode(text, add_special_tokens=False)
+            continue
+        try:
+            part = tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
+        except TypeError:  # a tokenizer from before split_special_tokens
+            part = []
+        if not part or specials.intersection(tokenizer.convert_ids_to_tokens(part)):
+            raise InvalidRequestError(
+                "A message spells one of the model's control tokens (such as '<|im_end|>') "
+                "and this model's tokenizer cannot read it as plain text. Remove the control "
+                "token from the message.",
+                param="messages",
+            )
+        ids += part
+    return ids
+
+
 async def _call_or_attr(engine: Any, method: str, attribute: str) -> Any:
     """`await engine.method()` where the release has it, else `engine.attribute`."""
     if hasattr(engine, attribute) and not hasattr(engine, method):
@@ -188,6 +232,7 @@ class VllmEngine:
         self._engine: Any = None
         self._template: ChatTemplate | None = None
         self._tokenizer: Any = None
+        self._special: list[str] = []
         self._max_len = options.max_model_len or 4096
         self._running = 0
 
@@ -215,6 +260,7 @@ class VllmEngine:
         config = await _call_or_attr(self._engine, "get_model_config", "model_config")
         self._max_len = int(config.max_model_len)
         tok = self._tokenizer
+        self._special = special_texts(tok)
         self._template = ChatTemplate(
             getattr(tok, "chat_template", None),
             bos_token=getattr(tok, "bos_token", None) or "",
@@ -237,11 +283,15 @@ class VllmEngine:
             raise EngineError("the engine is not running")
         import vllm
 
+        prompt: str | dict[str, list[int]]
         if request.messages is not None:
-            prompt = self._template.render(request.messages, tools=request.tools)
+            ids = chat_token_ids(
+                self._tokenizer, self._template, request.messages, request.tools, self._special
+            )
+            prompt, n_prompt = {"prompt_token_ids": ids}, len(ids)
         else:
             prompt = request.prompt or ""
-        n_prompt = len(self._tokenizer.encode(prompt, add_special_tokens=False))
+            n_prompt = len(self._tokenizer.encode(prompt, add_special_tokens=False))
         room = self._max_len - n_prompt
         if room <= 0 or (request.params.max_tokens or 0) > room:
             raise ContextLengthExceededError(

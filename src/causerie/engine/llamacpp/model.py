@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import llama_cpp as lc
 
 from causerie.core.errors import ModelLoadError
 from causerie.engine.llamacpp.unicode import utf8
+from causerie.engine.templates import control_pattern
 
 log = logging.getLogger("causerie.engine")
 _LOG_CALLBACK: Any = None
@@ -93,9 +93,7 @@ class LlamaRuntime:
         self._piece_buf = ctypes.create_string_buffer(256)
         self.control_texts = self._control_texts()
         # finds message text that spells a control token (see prompt.py)
-        self.controls = (
-            re.compile("|".join(map(re.escape, self.control_texts))) if self.control_texts else None
-        )
+        self.controls = control_pattern(self.control_texts)
         # no token spells more bytes than this: a text of n characters is >= n / it tokens
         longest = max(len(self.piece(t)) for t in range(self.n_vocab))
         self.max_piece_bytes = max(1, longest, *(len(t.encode()) for t in self.control_texts))
