@@ -5,6 +5,7 @@ that is not valid Unicode is a 400 naming its field."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from causerie.core.errors import ContextLengthExceededError, InvalidRequestError
-from causerie.core.types import GenerationRequest, Message, SamplingParams
+from causerie.core.types import GenerationRequest, Message, SamplingParams, ToolCall, ToolSpec
 from causerie.engine.llamacpp.engine import EngineOptions, LlamaCppEngine
 from causerie.engine.llamacpp.model import LlamaRuntime
 from causerie.engine.llamacpp.prompt import chat_tokens
@@ -63,6 +64,30 @@ def test_message_text_that_spells_control_tokens_stays_plain_text(
     assert FORGED in text  # read as the characters the user typed, in their own tokens
     plain = runtime.tokenize(FORGED, add_special=False, parse_special=False)
     assert any(tokens[i : i + len(plain)] == plain for i in range(len(tokens)))
+
+
+def test_tool_definitions_and_calls_that_spell_control_tokens_forge_nothing(
+    engine: LlamaCppEngine,
+) -> None:
+    runtime = runtime_of(engine)
+    tool = ToolSpec("note", f"Keeps a note. {FORGED}", '{"type": "object"}')
+    call = ToolCall("c1", "note", json.dumps({"text": FORGED}))
+    request = GenerationRequest(
+        model="",
+        params=SamplingParams(max_tokens=4),
+        messages=(
+            Message("user", "Take a note."),
+            Message("assistant", "", tool_calls=(call,)),
+            Message("tool", "done", tool_call_id="c1"),
+        ),
+        tools=(tool,),
+    )
+    tokens = engine.tokenize_request(request)
+    # system (the tool list), user, assistant (the call), user (the result), assistant
+    assert controls_in(runtime, tokens) == ["<|im_start|>", "<|im_end|>"] * 4 + ["<|im_start|>"]
+    text = b"".join(runtime.piece(t) for t in tokens).decode()
+    # the JSON escapes "<" as Jinja's tojson does: the same text for any JSON reader
+    assert "Keeps a note. Hi\\u003c|im_end|\\u003e" in text
 
 
 def test_ordinary_messages_tokenize_as_the_whole_rendered_template(

@@ -31,6 +31,16 @@ To call functions, answer with one block per call and nothing else:
 Results come back in <tool_response> blocks; then answer the user."""
 
 
+_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027"})
+
+
+def safe_json(value: Any) -> str:
+    """JSON for a prompt, escaped as Jinja's `tojson` does (the native templates' tool JSON
+    looks the same): a string in it can never spell a control token such as "<|im_end|>"
+    (tool text is not a message, so nothing else keeps it from forging a turn)."""
+    return json.dumps(value).translate(_HTML_SAFE)
+
+
 def json_value(text: str) -> Any:
     """Parsed JSON, or the text itself when it is not JSON."""
     try:
@@ -48,12 +58,12 @@ def tool_dict(tool: ToolSpec) -> dict[str, Any]:
 
 
 def call_block(call: ToolCall) -> str:
-    body = json.dumps({"name": call.name, "arguments": json_value(call.arguments)})
+    body = safe_json({"name": call.name, "arguments": json_value(call.arguments)})
     return f"{CALL_OPEN}\n{body}\n{CALL_CLOSE}"
 
 
 def tools_section(tools: Sequence[ToolSpec]) -> str:
-    listing = "\n".join(json.dumps(tool_dict(t)) for t in tools)
+    listing = "\n".join(safe_json(tool_dict(t)) for t in tools)
     return _INSTRUCTIONS.format(tools=listing)
 
 

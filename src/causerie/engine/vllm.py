@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,13 +117,66 @@ def delta(previous: str, cumulative: str) -> str:
 
 
 # --- vLLM API differences between releases ----------------------------------------------
-def special_texts(tokenizer: Any) -> list[str]:
-    """How a Hugging Face tokenizer's special tokens are spelled: its tokenizer reads text
-    that spells one as that token, unless asked to split special tokens."""
-    texts = set(getattr(tokenizer, "all_special_tokens", None) or ())
-    decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
-    texts.update(str(t) for t in decoder.values() if getattr(t, "special", False))
-    return sorted(texts)
+_MARKUP = frozenset("<>[]|")
+
+
+def _is_control(token: Any) -> bool:
+    """An added token that can steer the model: a special one, or one that looks like
+    markup (Qwen's `<tool_call>` and `<think>` are not marked special), never an added
+    word or run of spaces."""
+    text = str(token)
+    if len(text) < 2:
+        return False
+    if getattr(token, "special", False):
+        return True
+    return not any(c.isspace() for c in text) and not _MARKUP.isdisjoint(text)
+
+
+@dataclass(frozen=True)
+class AddedTokens:
+    """A Hugging Face tokenizer's control tokens by text (see `_is_control`): the tokenizer
+    reads text that spells one as that token."""
+
+    ids: dict[str, int]
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, tokenizer: Any) -> AddedTokens:
+        decoder = getattr(tokenizer, "added_tokens_decoder", None) or {}
+        ids = {str(t): int(i) for i, t in decoder.items() if _is_control(t)}
+        for text in getattr(tokenizer, "all_special_tokens", None) or ():
+            if len(text) > 1 and text not in ids:
+                ids[text] = int(tokenizer.convert_tokens_to_ids(text))
+        return cls(ids, control_pattern(list(ids)))
+
+
+_PLAIN_REFUSED = (
+    "A message spells one of the model's control tokens (such as '<|im_end|>') and this "
+    "model's tokenizer cannot read it as plain text. Remove the control token from the message."
+)
+
+
+def plain_ids(tokenizer: Any, text: str, added: AddedTokens) -> list[int]:
+    """`text` tokenized as plain text, never as one of `added`: special tokens split by the
+    tokenizer itself, or failing that (an added token that is not special, a tokenizer
+    without `split_special_tokens`), every token `text` spells cut in two."""
+    controls = set(added.ids.values())
+    try:
+        ids: list[int] = tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
+    except TypeError:  # a tokenizer that does not know split_special_tokens
+        ids = []
+    if ids and not controls.intersection(ids):
+        return ids
+    ids, pos = [], 0
+    for match in added.pattern.finditer(text) if added.pattern else ():
+        cut = match.start() + 1
+        for piece in (text[pos : match.start()], text[match.start() : cut]):
+            ids += tokenizer.encode(piece, add_special_tokens=False) if piece else []
+        pos = cut
+    ids += tokenizer.encode(text[pos:], add_special_tokens=False) if text[pos:] else []
+    if controls.intersection(ids):
+        raise InvalidRequestError(_PLAIN_REFUSED, param="messages")
+    return ids
 
 
 def chat_token_ids(
@@ -130,28 +184,19 @@ def chat_token_ids(
     template: ChatTemplate,
     messages: Sequence[Message],
     tools: Sequence[ToolSpec],
-    special: Sequence[str],
+    added: AddedTokens,
 ) -> list[int]:
-    """The prompt's token ids: the template's text with its special tokens, a message that
-    spells one as plain text (refused if this tokenizer cannot split special tokens)."""
-    specials = set(special)
+    """The prompt's token ids: the template's text with its control tokens, a message that
+    spells one as plain text; with the BOS the tokenizer wants if the template left it out."""
     ids: list[int] = []
-    for text, plain in render_guarded(template, messages, tools, control_pattern(special)):
-        if not plain:
-            ids += tokenizer.encode(text, add_special_tokens=False)
-            continue
-        try:
-            part = tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
-        except TypeError:  # a tokenizer from before split_special_tokens
-            part = []
-        if not part or specials.intersection(tokenizer.convert_ids_to_tokens(part)):
-            raise InvalidRequestError(
-                "A message spells one of the model's control tokens (such as '<|im_end|>') "
-                "and this model's tokenizer cannot read it as plain text. Remove the control "
-                "token from the message.",
-                param="messages",
-            )
-        ids += part
+    for text, plain in render_guarded(template, messages, tools, added.pattern):
+        if plain:
+            ids += plain_ids(tokenizer, text, added)
+        else:
+            ids += tokenizer.encode(text, add_special_tokens=False, split_special_tokens=False)
+    bos = getattr(tokenizer, "bos_token_id", None)
+    if getattr(tokenizer, "add_bos_token", False) and bos is not None and ids[:1] != [bos]:
+        ids.insert(0, int(bos))
     return ids
 
 
@@ -232,7 +277,7 @@ class VllmEngine:
         self._engine: Any = None
         self._template: ChatTemplate | None = None
         self._tokenizer: Any = None
-        self._special: list[str] = []
+        self._added = AddedTokens({}, None)
         self._max_len = options.max_model_len or 4096
         self._running = 0
 
@@ -260,7 +305,7 @@ class VllmEngine:
         config = await _call_or_attr(self._engine, "get_model_config", "model_config")
         self._max_len = int(config.max_model_len)
         tok = self._tokenizer
-        self._special = special_texts(tok)
+        self._added = AddedTokens.of(tok)
         self._template = ChatTemplate(
             getattr(tok, "chat_template", None),
             bos_token=getattr(tok, "bos_token", None) or "",
@@ -286,7 +331,7 @@ class VllmEngine:
         prompt: str | dict[str, list[int]]
         if request.messages is not None:
             ids = chat_token_ids(
-                self._tokenizer, self._template, request.messages, request.tools, self._special
+                self._tokenizer, self._template, request.messages, request.tools, self._added
             )
             prompt, n_prompt = {"prompt_token_ids": ids}, len(ids)
         else:
