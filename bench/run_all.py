@@ -435,15 +435,15 @@ def run_batched_bench(settings: RunSettings, batch: int = 8) -> dict[str, Any] |
 def run_bare_replay(settings: RunSettings) -> dict[str, Any] | None:
     """``bench/bare_replay.py``: the same levels' requests on bare llama.cpp, with no server
     and a perfect prompt cache: what the kernels alone need for them on this machine."""
+    if not settings.ignore_eos:  # the replay makes every answer max_tokens long
+        log("bare replay skipped: it compares only with --ignore-eos runs")
+        return None
     argv = [sys.executable, str(BENCH_DIR / "bare_replay.py"), "--json"]
     argv += ["--model", str(settings.model_path), "--num-prompts", str(settings.num_prompts)]
     argv += ["--concurrency", ",".join(str(c) for c in settings.concurrency)]
     argv += ["--max-tokens", str(settings.max_tokens), "--parallel", str(settings.parallel)]
     argv += ["--ctx-size", str(settings.ctx), "--threads", str(settings.threads)]
     argv += ["--distinct-prompts"] if settings.distinct_prompts else []
-    if not settings.ignore_eos:  # the replay makes every answer max_tokens long
-        log("bare replay skipped: it compares only with --ignore-eos runs")
-        return None
     stdout = run_tool(argv, 1800, shown=argv[1:])
     if isinstance(stdout, dict):
         return stdout

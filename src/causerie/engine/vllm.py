@@ -116,7 +116,7 @@ def delta(previous: str, cumulative: str) -> str:
     return cumulative[len(previous) :] if cumulative.startswith(previous) else cumulative
 
 
-# --- vLLM API differences between releases ----------------------------------------------
+# --- prompts as token ids ---------------------------------------------------------------
 _MARKUP = frozenset("<>[]|")
 
 
@@ -200,6 +200,7 @@ def chat_token_ids(
     return ids
 
 
+# --- vLLM API differences between releases ----------------------------------------------
 async def _call_or_attr(engine: Any, method: str, attribute: str) -> Any:
     """`await engine.method()` where the release has it, else `engine.attribute`."""
     if hasattr(engine, attribute) and not hasattr(engine, method):

@@ -153,9 +153,10 @@ class Scheduler:
                 parked = self.lot.get(choice.restore)
                 if parked is not None:  # else parking the slot just now pushed it out
                     self.rt.seq_clear(slot.id)
-                    restored = self.rt.state_set(slot.id, parked.state)
-                    slot.cache = list(parked.tokens) if restored else []
-                    if not restored:  # never to be chosen again
+                    if self.rt.state_set(slot.id, parked.state):
+                        slot.cache = list(parked.tokens)
+                    else:  # never to be chosen again
+                        slot.cache = []
                         self.lot.drop(choice.restore)
             # what the cache really shares with the prompt; one token is always decoded
             reuse = min(common_prefix(slot.cache, seq.prompt), len(seq.prompt) - 1)

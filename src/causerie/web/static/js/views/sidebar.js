@@ -137,9 +137,10 @@ export class Sidebar {
     for (const item of this.listEl.querySelectorAll('.conv-item')) {
       const link = item.querySelector('.conv-item__link');
       const mark = item.querySelector('.conv-item__answering');
-      if (liveRun(item.dataset.id) && !mark) {
+      const answering = Boolean(liveRun(item.dataset.id));
+      if (answering && !mark) {
         link.append(h('span', { class: 'conv-item__answering', role: 'img', 'aria-label': t('sidebar.answering'), title: t('sidebar.answering') }));
-      } else if (!liveRun(item.dataset.id) && mark) mark.remove();
+      } else if (!answering && mark) mark.remove();
     }
   }
 
